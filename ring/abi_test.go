@@ -20,7 +20,25 @@ func goLayouts() map[string]uintptr {
 	var ru rsrcUpdate
 	var ga getEventsArg
 	var ts Timespec
+	var fe FiemapExtent
+	var fh fiemapHeader
 	return map[string]uintptr{
+		"fiemap_extent":               unsafe.Sizeof(fe),
+		"fiemap_extent.fe_logical":    unsafe.Offsetof(fe.Logical),
+		"fiemap_extent.fe_physical":   unsafe.Offsetof(fe.Physical),
+		"fiemap_extent.fe_length":     unsafe.Offsetof(fe.Length),
+		"fiemap_extent.fe_reserved64": unsafe.Offsetof(fe.reserved),
+		"fiemap_extent.fe_flags":      unsafe.Offsetof(fe.Flags),
+		"fiemap_extent.fe_reserved":   unsafe.Offsetof(fe.reserved2),
+		"fiemap":                      unsafe.Sizeof(fh),
+		"fiemap.fm_start":             unsafe.Offsetof(fh.Start),
+		"fiemap.fm_length":            unsafe.Offsetof(fh.Length),
+		"fiemap.fm_flags":             unsafe.Offsetof(fh.Flags),
+		"fiemap.fm_mapped_extents":    unsafe.Offsetof(fh.MappedExtents),
+		"fiemap.fm_extent_count":      unsafe.Offsetof(fh.ExtentCount),
+		"fiemap.fm_reserved":          unsafe.Offsetof(fh.Reserved),
+		"fiemap.fm_extents":           unsafe.Offsetof(fiemapBuf{}.extents),
+
 		"io_uring_sqe":             unsafe.Sizeof(sqe),
 		"io_uring_sqe.opcode":      unsafe.Offsetof(sqe.Opcode),
 		"io_uring_sqe.flags":       unsafe.Offsetof(sqe.Flags),
@@ -149,7 +167,12 @@ func goConstants() map[string]uint64 {
 		"IORING_ASYNC_CANCEL_ANY": uint64(CancelAny), "IORING_POLL_ADD_MULTI": uint64(PollAddMulti),
 		"IORING_CQE_F_MORE": uint64(CQEFMore), "IO_URING_OP_SUPPORTED": uint64(probeOpSupported),
 
-		"RWF_HIPRI": uint64(RWFHiPri), "RWF_DSYNC": uint64(RWFDSync), "RWF_SYNC": uint64(RWFSync),
+		"FS_IOC_FIEMAP": fsIocFiemap, "FIEMAP_FLAG_SYNC": uint64(FiemapFlagSync),
+		"FIEMAP_EXTENT_LAST": uint64(FiemapExtentLast), "FIEMAP_EXTENT_UNKNOWN": uint64(FiemapExtentUnknown),
+		"FIEMAP_EXTENT_DELALLOC": uint64(FiemapExtentDelalloc), "FIEMAP_EXTENT_ENCODED": uint64(FiemapExtentEncoded),
+		"FIEMAP_EXTENT_DATA_INLINE": uint64(FiemapExtentInline), "FIEMAP_EXTENT_UNWRITTEN": uint64(FiemapExtentUnwritten),
+		"FIEMAP_EXTENT_SHARED": uint64(FiemapExtentShared),
+		"RWF_HIPRI":            uint64(RWFHiPri), "RWF_DSYNC": uint64(RWFDSync), "RWF_SYNC": uint64(RWFSync),
 		"RWF_NOWAIT": uint64(RWFNoWait), "RWF_APPEND": uint64(RWFAppend),
 	}
 }
@@ -192,6 +215,7 @@ func TestABIKnownLayout(t *testing.T) {
 		"io_uring_cqe": 16, "io_uring_params": 120, "io_uring_params.sq_off": 40, "io_uring_params.cq_off": 80,
 		"io_sqring_offsets": 40, "io_cqring_offsets": 40, "io_uring_probe": 16, "io_uring_probe_op": 8,
 		"io_uring_rsrc_update": 16, "io_uring_getevents_arg": 24, "__kernel_timespec": 16,
+		"fiemap_extent": 56, "fiemap_extent.fe_flags": 40, "fiemap": 32,
 	}
 	got := goLayouts()
 	for name, w := range want {

@@ -10,6 +10,8 @@ package cabi
 /*
 #include <stddef.h>
 #include <linux/io_uring.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 
 #define FIELD(s, f) { #s "." #f, offsetof(struct s, f) }
 #define SIZE(s) { #s, sizeof(struct s) }
@@ -47,6 +49,13 @@ static const struct layout layouts[] = {
 	SIZE(io_uring_getevents_arg),
 	FIELD(io_uring_getevents_arg, sigmask), FIELD(io_uring_getevents_arg, sigmask_sz),
 	FIELD(io_uring_getevents_arg, pad), FIELD(io_uring_getevents_arg, ts),
+	SIZE(fiemap_extent),
+	FIELD(fiemap_extent, fe_logical), FIELD(fiemap_extent, fe_physical), FIELD(fiemap_extent, fe_length),
+	FIELD(fiemap_extent, fe_reserved64), FIELD(fiemap_extent, fe_flags), FIELD(fiemap_extent, fe_reserved),
+	SIZE(fiemap),
+	FIELD(fiemap, fm_start), FIELD(fiemap, fm_length), FIELD(fiemap, fm_flags),
+	FIELD(fiemap, fm_mapped_extents), FIELD(fiemap, fm_extent_count), FIELD(fiemap, fm_reserved),
+	FIELD(fiemap, fm_extents),
 	SIZE(__kernel_timespec),
 	FIELD(__kernel_timespec, tv_sec), FIELD(__kernel_timespec, tv_nsec),
 };
@@ -78,6 +87,9 @@ static const struct layout constants[] = {
 	CONST(IORING_FSYNC_DATASYNC), CONST(IORING_TIMEOUT_ABS), CONST(IORING_TIMEOUT_ETIME_SUCCESS),
 	CONST(IORING_ASYNC_CANCEL_ALL), CONST(IORING_ASYNC_CANCEL_FD), CONST(IORING_ASYNC_CANCEL_ANY),
 	CONST(IORING_POLL_ADD_MULTI), CONST(IORING_CQE_F_MORE), CONST(IO_URING_OP_SUPPORTED),
+	CONST(FS_IOC_FIEMAP), CONST(FIEMAP_FLAG_SYNC), CONST(FIEMAP_EXTENT_LAST), CONST(FIEMAP_EXTENT_UNKNOWN),
+	CONST(FIEMAP_EXTENT_DELALLOC), CONST(FIEMAP_EXTENT_ENCODED), CONST(FIEMAP_EXTENT_DATA_INLINE),
+	CONST(FIEMAP_EXTENT_UNWRITTEN), CONST(FIEMAP_EXTENT_SHARED),
 	CONST(RWF_HIPRI), CONST(RWF_DSYNC), CONST(RWF_SYNC), CONST(RWF_NOWAIT), CONST(RWF_APPEND),
 };
 

@@ -1,0 +1,365 @@
+package iomap
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/ring"
+)
+
+// File maps a file on a kernel filesystem (ext4, xfs, btrfs). It knows
+// what the runtime knows (the logical size, the kernel's size, what the
+// runtime preallocated and wrote) and what FIEMAP says of the rest, and it
+// answers NoWait questions from that knowledge alone, without a system
+// call. A wrong answer only costs an EAGAIN from the kernel and a trip to
+// the worker, never wrong data: the kernel checks every NOWAIT write.
+//
+// Known zeros (FlagKnownZero) are claimed only for ranges past the logical
+// size and ranges the runtime itself allocated and never wrote; that
+// knowledge assumes no other process writes the file behind the runtime's
+// back, as a database assumes of its own files.
+//
+// Owner: shared by a runtime's submitters and workers; every method is safe
+// for concurrent use. Reads of the map take a read lock, which allocates
+// nothing; changes take the write lock and bump the validity cookie.
+type File struct {
+	fd int
+	// Set at open, read-only after.
+	blockSize      int64 // filesystem block: the unit of allocation and zeroing
+	dioOffsetAlign int64 // file offset and length alignment of direct I/O
+	dioMemAlign    int64 // memory alignment of direct I/O
+
+	cookie atomic.Uint64 // generation of the map; bumped on every change
+
+	mu struct {
+		sync.RWMutex
+		logicalSize int64 // the size the user sees
+		kernelSize  int64 // the size the kernel has (may run ahead: append-ahead)
+		known       bool  // ext holds the file's map (FIEMAP read and kept up to date)
+		ext         extentMap
+	}
+}
+
+// NewFile maps the open file fd. It reads the file's size, its direct-I/O
+// alignments (statx STATX_DIOALIGN, else the device's logical block size)
+// and its extents (FIEMAP); it may block, and is called when a file is
+// opened, off the hot path.
+func NewFile(fd int) (*File, error) {
+	var stx unix.Statx_t
+	mask := unix.STATX_SIZE | unix.STATX_BLOCKS | unix.STATX_DIOALIGN
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, mask, &stx); err != nil {
+		return nil, fmt.Errorf("iomap: statx: %w", err)
+	}
+	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("iomap: NewFile needs a regular file (mode %#o); use NewDevice for a block device", stx.Mode)
+	}
+	p := &File{fd: fd, blockSize: int64(stx.Blksize)}
+	p.dioOffsetAlign, p.dioMemAlign = int64(stx.Dio_offset_align), int64(stx.Dio_mem_align)
+	if stx.Mask&unix.STATX_DIOALIGN == 0 || p.dioOffsetAlign == 0 {
+		lbs := logicalBlockSize(stx.Dev_major, stx.Dev_minor)
+		p.dioOffsetAlign, p.dioMemAlign = lbs, lbs
+	}
+	if p.blockSize <= 0 {
+		p.blockSize = 4096
+	}
+	p.mu.logicalSize = int64(stx.Size)
+	p.mu.kernelSize = int64(stx.Size)
+	if err := p.Refresh(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// logicalBlockSize reads the device's logical block size from sysfs (for a
+// partition, from its parent disk), or 512 when it cannot be read.
+func logicalBlockSize(major, minor uint32) int64 {
+	dir := fmt.Sprintf("/sys/dev/block/%d:%d", major, minor)
+	for _, p := range []string{dir + "/queue/logical_block_size", dir + "/../queue/logical_block_size"} {
+		if b, err := os.ReadFile(p); err == nil {
+			if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && v > 0 {
+				return v
+			}
+		}
+	}
+	return 512
+}
+
+// BlockSize is the filesystem block size.
+func (p *File) BlockSize() int64 { return p.blockSize }
+
+// DIOAlign returns the direct-I/O alignment of file offsets and lengths, and
+// of memory.
+func (p *File) DIOAlign() (offset, memory int64) { return p.dioOffsetAlign, p.dioMemAlign }
+
+// Sizes returns the logical size and the kernel's size.
+func (p *File) Sizes() (logical, kernel int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.mu.logicalSize, p.mu.kernelSize
+}
+
+// Valid reports whether m is still current (Validator).
+func (p *File) Valid(m Iomap) bool { return m.ValidityCookie == p.cookie.Load() }
+
+// Begin maps the range at pos (Ops).
+func (p *File) Begin(pos, length int64, flags ReqFlags) (Iomap, Iomap, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	cookie := p.cookie.Load()
+	if flags&(Write|Zero) == 0 {
+		return p.mapRead(pos, length, cookie), Iomap{}, nil
+	}
+	m, err := p.mapWrite(pos, length, flags, cookie)
+	return m, Iomap{}, err
+}
+
+func (p *File) mapRead(pos, length int64, cookie uint64) Iomap {
+	logical := p.mu.logicalSize
+	if pos >= logical {
+		return Iomap{Offset: pos, Length: length, Addr: pos, Type: TypeHole,
+			Flags: FlagKnownZero | FlagPastSize, ValidityCookie: cookie}
+	}
+	if !p.mu.known {
+		return Iomap{Offset: pos, Length: logical - pos, Addr: pos, Type: TypeMapped, ValidityCookie: cookie}
+	}
+	if pos >= p.mu.kernelSize {
+		// Logical size ahead of the kernel's (a size change in flight):
+		// nothing is stored there yet.
+		return Iomap{Offset: pos, Length: logical - pos, Addr: pos, Type: TypeHole, ValidityCookie: cookie}
+	}
+	e := p.mu.ext.lookup(pos, p.mu.kernelSize)
+	end := min(e.end, logical)
+	return Iomap{Offset: e.off, Length: end - e.off, Addr: e.off, Type: e.typ, Flags: e.flags, ValidityCookie: cookie}
+}
+
+// mapWrite answers for a write (or zeroing) at pos. Under NoWait and
+// OverwriteOnly it refuses, with the reason, what the kernel would block on:
+// extension, allocation, sub-block zeroing of unwritten storage, delayed
+// allocation, copy-on-write.
+func (p *File) mapWrite(pos, length int64, flags ReqFlags, cookie uint64) (Iomap, error) {
+	strict := flags&(NoWait|OverwriteOnly) != 0
+	kernel := p.mu.kernelSize
+	if pos >= kernel {
+		if strict {
+			return Iomap{}, ErrExtends
+		}
+		return Iomap{Offset: pos, Length: length, Addr: pos, Type: TypeHole,
+			Flags: FlagNew | FlagSizeChanged, ValidityCookie: cookie}, nil
+	}
+	if !p.mu.known {
+		if strict {
+			return Iomap{}, ErrUnknownMap
+		}
+		return Iomap{Offset: pos, Length: kernel - pos, Addr: pos, Type: TypeMapped, ValidityCookie: cookie}, nil
+	}
+	e := p.mu.ext.lookup(pos, kernel)
+	e.end = min(e.end, kernel) // past the kernel's size is an extension
+	m := Iomap{Offset: e.off, Length: e.end - e.off, Addr: e.off, Type: e.typ, Flags: e.flags, ValidityCookie: cookie}
+	if pos+length > p.mu.logicalSize {
+		m.Flags |= FlagSizeChanged
+	}
+	if flags&Atomic != 0 && pos+length > e.end {
+		return Iomap{}, fmt.Errorf("iomap: atomic write [%d, +%d) spans more than one mapping (%v): %w", pos, length, m, unix.EINVAL)
+	}
+	segEnd := min(pos+length, e.end)
+	switch {
+	case e.typ == TypeMapped && e.flags&FlagShared != 0 && strict:
+		return Iomap{}, ErrShared
+	case e.typ == TypeMapped:
+		return m, nil
+	case flags&OverwriteOnly != 0:
+		return Iomap{}, ErrNotOverwrite
+	case e.typ == TypeUnwritten:
+		if flags&NoWait != 0 && (pos%p.blockSize != 0 || segEnd%p.blockSize != 0) {
+			return Iomap{}, ErrSubBlock
+		}
+		return m, nil
+	case e.typ == TypeHole && strict:
+		return Iomap{}, ErrAllocates
+	case e.typ == TypeHole:
+		m.Flags |= FlagNew
+		return m, nil
+	case e.typ == TypeDelalloc && strict:
+		return Iomap{}, ErrDelalloc
+	}
+	return m, nil
+}
+
+// End finishes a mapping (Ops). The file's map changes when I/O completes,
+// not when it is planned, so End only checks its arguments; the runtime
+// reports completions with NoteWritten.
+func (p *File) End(pos, length, written int64, flags ReqFlags, m Iomap) error {
+	if written < 0 || written > length {
+		return fmt.Errorf("iomap: End of [%d, +%d) with %d bytes written", pos, length, written)
+	}
+	return nil
+}
+
+// roundOut widens [off, end) to whole filesystem blocks.
+func (p *File) roundOut(off, end int64) (int64, int64) {
+	bs := p.blockSize
+	return off / bs * bs, (end + bs - 1) / bs * bs
+}
+
+// NoteWritten records that [off, off+n) was written and the write has
+// completed: its blocks are now written storage (a partial write of an
+// unwritten block or a hole makes the kernel zero the rest of the block),
+// and the kernel's size covers it.
+func (p *File) NoteWritten(off, n int64) {
+	if n <= 0 {
+		return
+	}
+	lo, hi := p.roundOut(off, off+n)
+	p.mu.RLock()
+	e := p.mu.ext.lookup(lo, maxOffset)
+	unchanged := e.typ == TypeMapped && e.flags == 0 && e.end >= hi && off+n <= p.mu.kernelSize
+	p.mu.RUnlock()
+	if unchanged {
+		return // an overwrite of written storage: nothing to record
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.ext.set(lo, hi, TypeMapped, 0)
+	p.mu.kernelSize = max(p.mu.kernelSize, off+n)
+	p.cookie.Add(1)
+}
+
+// NoteAllocated records a completed fallocate of [off, off+n): the holes in
+// it are now unwritten storage that the runtime knows reads as zeros.
+// Without keepSize the kernel's size grows to cover it.
+func (p *File) NoteAllocated(off, n int64, keepSize bool) {
+	if n <= 0 {
+		return
+	}
+	lo, hi := p.roundOut(off, off+n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pos := lo; pos < hi; {
+		e := p.mu.ext.lookup(pos, maxOffset)
+		end := min(e.end, hi)
+		if e.typ == TypeHole {
+			p.mu.ext.set(pos, end, TypeUnwritten, FlagKnownZero)
+		}
+		pos = end
+	}
+	if !keepSize {
+		p.mu.kernelSize = max(p.mu.kernelSize, off+n)
+	}
+	p.cookie.Add(1)
+}
+
+// SetLogicalSize records the size the user sees.
+func (p *File) SetLogicalSize(size int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.logicalSize = size
+	p.cookie.Add(1)
+}
+
+// NoteKernelSize records that the kernel's size is now size (after
+// ftruncate). Storage past a shrunk size is gone; a grown size adds a hole
+// that reads as zeros.
+func (p *File) NoteKernelSize(size int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.mu.kernelSize
+	if size < old {
+		_, hi := p.roundOut(size, size)
+		p.mu.ext.truncate(hi)
+	} else if size > old {
+		for pos := old; pos < size; {
+			e := p.mu.ext.lookup(pos, maxOffset)
+			end := min(e.end, size)
+			if e.typ == TypeHole {
+				p.mu.ext.set(pos, end, TypeHole, FlagKnownZero)
+			}
+			pos = end
+		}
+	}
+	p.mu.kernelSize = size
+	p.cookie.Add(1)
+}
+
+// Invalidate forgets the map: until Refresh, NoWait writes are refused with
+// ErrUnknownMap (the worker calls Refresh, which may block).
+func (p *File) Invalidate() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.known = false
+	p.cookie.Add(1)
+}
+
+// Refresh reads the file's map again with FIEMAP. Ranges the runtime knows
+// read as zeros keep that knowledge where FIEMAP still shows no written
+// data there. It may block: the worker calls it, never the submitter.
+func (p *File) Refresh() error {
+	fresh, err := readFiemap(p.fd)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, z := range p.mu.ext.ext {
+		if z.flags&FlagKnownZero == 0 {
+			continue
+		}
+		for pos := z.off; pos < z.end; {
+			e := fresh.lookup(pos, maxOffset)
+			end := min(e.end, z.end)
+			if e.typ == TypeHole || e.typ == TypeUnwritten {
+				fresh.set(pos, end, e.typ, FlagKnownZero)
+			}
+			pos = end
+		}
+	}
+	p.mu.ext = fresh
+	p.mu.known = true
+	p.cookie.Add(1)
+	return nil
+}
+
+// readFiemap classifies every extent of fd.
+func readFiemap(fd int) (extentMap, error) {
+	var m extentMap
+	buf := make([]ring.FiemapExtent, 256)
+	for start := uint64(0); ; {
+		n, err := ring.Fiemap(fd, start, ^uint64(0)-start, 0, buf)
+		if err != nil {
+			return m, fmt.Errorf("iomap: %w", err)
+		}
+		if n == 0 {
+			return m, nil
+		}
+		for _, fe := range buf[:n] {
+			typ, flags := classify(fe.Flags)
+			m.set(int64(fe.Logical), int64(fe.Logical+fe.Length), typ, flags)
+		}
+		last := buf[n-1]
+		if last.Flags&ring.FiemapExtentLast != 0 {
+			return m, nil
+		}
+		start = last.Logical + last.Length
+	}
+}
+
+func classify(fl uint32) (Type, Flags) {
+	var flags Flags
+	if fl&ring.FiemapExtentShared != 0 {
+		flags |= FlagShared
+	}
+	switch {
+	case fl&(ring.FiemapExtentDelalloc|ring.FiemapExtentUnknown) != 0:
+		return TypeDelalloc, flags
+	case fl&(ring.FiemapExtentInline|ring.FiemapExtentEncoded) != 0:
+		return TypeInline, flags
+	case fl&ring.FiemapExtentUnwritten != 0:
+		return TypeUnwritten, flags
+	}
+	return TypeMapped, flags
+}
