@@ -20,7 +20,13 @@ import (
 // Go pointer, which the garbage collector cannot see there.
 
 func bufAddr(b []byte) uint64 {
-	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	return uint64(Addr(b))
+}
+
+// Addr is the address of b's first byte, for alignment checks above this
+// package (which keeps the project's unsafe code in one place).
+func Addr(b []byte) uintptr {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 }
 
 func (s *SQE) prepRW(op uint8, fd int32, addr uint64, length uint32, off uint64) {
