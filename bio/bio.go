@@ -43,7 +43,16 @@ type Segment struct {
 	Buf    []byte
 	Owner  uint64 // the request this memory belongs to (an index, never a pointer)
 	ReqOff int64  // where Buf starts within that request's byte range
+
+	// When the user's memory was not aligned, Buf is a bounce buffer from
+	// the Builder's pool and User the user's memory: written data was
+	// copied in at Add; read data is copied out by Complete.
+	User   []byte
+	bounce Buffer
 }
+
+// Bounced reports whether the segment goes through a bounce buffer.
+func (s *Segment) Bounced() bool { return s.User != nil }
 
 // Bio is one kernel request: a read or write of contiguous file (or device)
 // bytes from one or more memory segments.
@@ -102,4 +111,29 @@ func (b *Bio) Distribute(n int64, fn func(owner uint64, reqOff, done int64)) {
 		n -= max(done, 0)
 		fn(s.Owner, s.ReqOff, max(done, 0))
 	}
+}
+
+// Complete finishes a bio whose completion reported n bytes (n < 0: an
+// error, nothing transferred): for a read, the bytes that arrived in
+// bounce buffers are copied to the user's memory; every bounce buffer goes
+// back to pool. Call it exactly once per bio, after its CQE is reaped and
+// never before: the kernel writes into the buffers until then.
+func (b *Bio) Complete(pool *Pool, n int64) error {
+	var first error
+	for i := range b.Segs {
+		s := &b.Segs[i]
+		if !s.Bounced() {
+			n -= int64(len(s.Buf))
+			continue
+		}
+		if b.Op == OpRead && n > 0 {
+			copy(s.User, s.Buf[:min(n, int64(len(s.Buf)))])
+		}
+		n -= int64(len(s.Buf))
+		if err := pool.Put(s.bounce); err != nil && first == nil {
+			first = err
+		}
+		s.bounce, s.User = Buffer{}, nil
+	}
+	return first
 }

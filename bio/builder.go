@@ -2,6 +2,7 @@ package bio
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -27,6 +28,9 @@ type Builder struct {
 	MaxBytes int64     // 0: DefaultMaxBytes; a multiple of Align.Offset
 	MaxSegs  int       // 0: DefaultMaxSegs
 	Align    Alignment // what every Add must meet
+	// Pool, when set, bounces memory that is not aligned to Align.Memory
+	// instead of refusing it (see Segment.User and Bio.Complete).
+	Pool *Pool
 
 	pieces []Bio     // one per Add (after splitting), in Add order
 	segs   []Segment // backing store of the pieces' segments
@@ -60,7 +64,9 @@ func (b *Builder) maxSegs() int {
 // Add adds an I/O of buf at off for request owner (reqOff: where buf
 // starts in the request). bufIndex is the registered buffer holding buf,
 // or NoFixedBuffer. An I/O longer than MaxBytes becomes several bios.
-// Misalignment is an *AlignmentError and adds nothing.
+// Memory that is not aligned goes through bounce buffers from Pool when
+// one is set; other misalignment is an *AlignmentError. A failed Add adds
+// nothing. ErrNoBounce says the pool is out of buffers for now.
 func (b *Builder) Add(op Op, file int32, fixedFile bool, flags Flags, off int64, buf []byte, bufIndex int, owner uint64, reqOff int64) error {
 	if len(buf) == 0 {
 		return fmt.Errorf("bio: empty %v at %d", op, off)
@@ -68,18 +74,53 @@ func (b *Builder) Add(op Op, file int32, fixedFile bool, flags Flags, off int64,
 	if off < 0 {
 		return fmt.Errorf("bio: negative offset %d", off)
 	}
+	bounce := false
 	if err := b.Align.Check(off, buf); err != nil {
-		return err
+		var ae *AlignmentError
+		if b.Pool == nil || !errors.As(err, &ae) || ae.What != "memory" || bufIndex != NoFixedBuffer {
+			return err
+		}
+		bounce = true
 	}
 	maxBytes := b.maxBytes()
+	if bounce {
+		maxBytes = min(maxBytes, int64(b.Pool.MaxSize()))
+	}
+	mark := len(b.pieces)
 	for len(buf) > 0 {
 		n := min(int64(len(buf)), maxBytes)
-		b.segs = append(b.segs, Segment{Buf: buf[:n:n], Owner: owner, ReqOff: reqOff})
+		seg := Segment{Buf: buf[:n:n], Owner: owner, ReqOff: reqOff}
+		if bounce {
+			bb, ok := b.Pool.Get(int(n))
+			if !ok {
+				b.undo(mark)
+				return ErrNoBounce
+			}
+			seg.bounce, seg.User, seg.Buf = bb, seg.Buf, bb.B
+			if op == OpWrite {
+				copy(seg.Buf, seg.User)
+			}
+		}
+		b.segs = append(b.segs, seg)
 		b.pieces = append(b.pieces, Bio{Op: op, File: file, FixedFile: fixedFile, Flags: flags,
 			Offset: off, Len: n, BufIndex: bufIndex})
 		buf, off, reqOff = buf[n:], off+n, reqOff+n
 	}
 	return nil
+}
+
+// ErrNoBounce: every bounce buffer big enough is in use; retry when
+// completions have returned some.
+var ErrNoBounce = errors.New("bio: no bounce buffer free")
+
+// undo drops the pieces added from mark on, returning their bounce buffers.
+func (b *Builder) undo(mark int) {
+	for i := mark; i < len(b.segs); i++ {
+		if b.segs[i].Bounced() {
+			b.Pool.Put(b.segs[i].bounce)
+		}
+	}
+	b.pieces, b.segs = b.pieces[:mark], b.segs[:mark]
 }
 
 // Finish sorts the pieces and merges contiguous ones; the result is valid
