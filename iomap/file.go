@@ -1,6 +1,7 @@
 package iomap
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -34,6 +35,7 @@ type File struct {
 	blockSize      int64 // filesystem block: the unit of allocation and zeroing
 	dioOffsetAlign int64 // file offset and length alignment of direct I/O
 	dioMemAlign    int64 // memory alignment of direct I/O
+	noFiemap       bool  // the filesystem has no FIEMAP (tmpfs): the map stays unknown
 
 	cookie atomic.Uint64 // generation of the map; bumped on every change
 
@@ -71,7 +73,12 @@ func NewFile(fd int) (*File, error) {
 	p.mu.logicalSize = int64(stx.Size)
 	p.mu.kernelSize = int64(stx.Size)
 	if err := p.Refresh(); err != nil {
-		return nil, err
+		if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOTTY) {
+			return nil, err
+		}
+		// No FIEMAP here: sizes are still tracked, but NoWait writes are
+		// refused (ErrUnknownMap) and go to the worker.
+		p.noFiemap = true
 	}
 	return p, nil
 }
@@ -254,6 +261,31 @@ func (p *File) NoteAllocated(off, n int64, keepSize bool) {
 	p.cookie.Add(1)
 }
 
+// NoteLogicalEnd records that a completed write ended at end: the logical
+// size grows to end if it was below.
+func (p *File) NoteLogicalEnd(end int64) {
+	p.mu.RLock()
+	below := p.mu.logicalSize < end
+	p.mu.RUnlock()
+	if !below {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mu.logicalSize < end {
+		p.mu.logicalSize = end
+		p.cookie.Add(1)
+	}
+}
+
+// MapKnown reports whether the provider holds the file's map (false on a
+// filesystem without FIEMAP, or after Invalidate until Refresh).
+func (p *File) MapKnown() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.mu.known
+}
+
 // SetLogicalSize records the size the user sees.
 func (p *File) SetLogicalSize(size int64) {
 	p.mu.Lock()
@@ -299,6 +331,9 @@ func (p *File) Invalidate() {
 // read as zeros keep that knowledge where FIEMAP still shows no written
 // data there. It may block: the worker calls it, never the submitter.
 func (p *File) Refresh() error {
+	if p.noFiemap {
+		return nil
+	}
 	fresh, err := readFiemap(p.fd)
 	if err != nil {
 		return err

@@ -1,0 +1,177 @@
+package aio
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nowaitio/nowait/bio"
+	"github.com/nowaitio/nowait/ring"
+)
+
+// Runtime owns the shards (one ring and one submitter goroutine each), the
+// slow-path workers, the bounce-buffer pool and the open files.
+//
+// Owner: shared; its fields are immutable after New except where noted.
+type Runtime struct {
+	cfg           Config
+	backend       Backend // the one in use: BackendIOUring or BackendSyscall
+	backendReason string
+	shards        []*shard
+	nextShard     atomic.Uint32
+	workers       workers
+	pool          *bio.Pool
+	stats         counters
+	syncCtxs      sync.Pool // *syncCtx for File's blocking methods
+
+	closed atomic.Bool
+	mu     sync.Mutex
+	files  map[*File]struct{} // guarded by mu
+}
+
+// New starts a runtime. With BackendAuto it uses io_uring when the kernel
+// allows it and otherwise falls back to blocking system calls, saying why
+// in Stats().BackendReason; with BackendIOUring it fails instead, with an
+// error that names the cause.
+func New(cfg Config) (*Runtime, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := bio.NewPool(nil)
+	if err != nil {
+		return nil, err
+	}
+	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}}
+	rt.syncCtxs.New = func() any { return rt.newSyncCtx() }
+	rt.backend = BackendSyscall
+	if cfg.Backend != BackendSyscall {
+		if err := rt.startShards(); err != nil {
+			if cfg.Backend == BackendIOUring || !ring.IsUnavailable(err) {
+				pool.Close()
+				return nil, err
+			}
+			rt.backendReason = err.Error()
+		} else {
+			rt.backend = BackendIOUring
+		}
+	}
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = 4
+		if rt.backend == BackendSyscall {
+			workers = 32
+		}
+	}
+	rt.workers.start(rt, workers)
+	return rt, nil
+}
+
+func (rt *Runtime) startShards() error {
+	for i := 0; i < rt.cfg.Shards; i++ {
+		s, err := startShard(rt, i)
+		if err != nil {
+			rt.stopShards()
+			return err
+		}
+		rt.shards = append(rt.shards, s)
+	}
+	return nil
+}
+
+func (rt *Runtime) stopShards() {
+	for _, s := range rt.shards {
+		s.stop()
+	}
+	rt.shards = nil
+}
+
+// pickShard spreads contexts over the shards, round robin.
+func (rt *Runtime) pickShard() *shard {
+	if len(rt.shards) == 0 {
+		return nil
+	}
+	return rt.shards[int(rt.nextShard.Add(1)-1)%len(rt.shards)]
+}
+
+// Stats returns the runtime's counters.
+func (rt *Runtime) Stats() Stats {
+	s := rt.stats.snapshot()
+	s.Backend = rt.backend.String()
+	s.BackendReason = rt.backendReason
+	s.Shards = len(rt.shards)
+	return s
+}
+
+// start takes a validated IOCB into slot r and sends it on its way.
+func (rt *Runtime) start(r *request, cb *IOCB) {
+	f := cb.File
+	*r = request{ctx: r.ctx, slot: r.slot, iocb: cb, file: f, op: cb.Op, off: cb.Offset, buf: cb.Buf, flg: cb.Flags}
+	rt.stats.inFlight.Add(1)
+	f.opStart()
+	if r.op == OpWrite {
+		f.writes.Add(1)
+	}
+	if (r.op == OpRead || r.op == OpWrite) && len(r.buf) == 0 {
+		rt.finish(r, 0, nil)
+		return
+	}
+	if len(r.buf) > 0 {
+		// The kernel writes into the buffer after Submit returns: keep the
+		// garbage collector's hands off it until the completion.
+		r.pin.Pin(&r.buf[0])
+	}
+	if s := r.ctx.shard; s != nil {
+		s.submit(r)
+		return
+	}
+	rt.workers.submit(r)
+}
+
+// finish completes r with its result. It is the last thing done with a
+// request before it goes back to its Context.
+func (rt *Runtime) finish(r *request, n int, err error) {
+	f := r.file
+	r.n, r.err = n, err
+	r.pin.Unpin()
+	switch r.op {
+	case OpRead:
+		rt.stats.bytesRead.Add(uint64(max(n, 0)))
+	case OpWrite:
+		rt.stats.bytesWritten.Add(uint64(max(n, 0)))
+		f.writeDone()
+	case OpFsync, OpFdatasync:
+		rt.stats.syncs.Add(1)
+	}
+	rt.stats.inFlight.Add(-1)
+	f.opDone()
+	r.ctx.complete(r)
+}
+
+// Close closes every open file (waiting for its I/O), stops the workers
+// and the shards, and closes the rings last. Calls after Close fail with
+// ErrClosed.
+func (rt *Runtime) Close() error {
+	if !rt.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	rt.mu.Lock()
+	files := make([]*File, 0, len(rt.files))
+	for f := range rt.files {
+		files = append(files, f)
+	}
+	rt.mu.Unlock()
+	var errs []error
+	for _, f := range files {
+		if err := f.Close(); err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	rt.workers.stop()
+	rt.stopShards()
+	if err := rt.pool.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("aio: buffer pool: %w", err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,54 @@
+package aio
+
+import "sync/atomic"
+
+// Stats counts what the runtime did, by path.
+type Stats struct {
+	Backend string // "io_uring" or "syscall"
+	// BackendReason says why the syscall backend is in use when io_uring
+	// was asked for by BackendAuto (the kernel's answer, named).
+	BackendReason string
+	Shards        int
+
+	FastReads, FastWrites uint64 // sent to the ring with RWF_NOWAIT and done there
+	SlowReads, SlowWrites uint64 // done by a worker
+	KernelEAGAIN          uint64 // fast I/Os the kernel refused (EAGAIN), then retried by a worker
+	ZeroFilledReads       uint64 // reads (or parts) answered with zeros, no device I/O
+	RMW                   uint64 // edge units read (or zero-filled), merged and rewritten
+	Bounces               uint64 // I/Os copied through an aligned bounce buffer
+	Extensions            uint64 // append-ahead steps (fallocate ahead of appends)
+	CutBacks              uint64 // Sync/Close cutting the append-ahead tail back to the logical size
+	Syncs                 uint64
+	BytesRead             uint64
+	BytesWritten          uint64
+	InFlight              int64 // requests submitted and not yet completed
+	BufferedFiles         int64 // open files on which O_DIRECT was refused (tmpfs): page-cache I/O
+
+	// Why writes took the slow path.
+	SlowUnaligned, SlowExtend, SlowAllocate, SlowSubBlock, SlowLockBusy, SlowOther uint64
+}
+
+// counters is the live form of Stats. Owner: everyone; atomics only.
+type counters struct {
+	fastReads, fastWrites, slowReads, slowWrites, kernelEAGAIN    atomic.Uint64
+	zeroFilled, rmw, bounces, extensions, cutBacks, syncs        atomic.Uint64
+	bytesRead, bytesWritten                                      atomic.Uint64
+	inFlight, bufferedFiles                                      atomic.Int64
+	slowUnaligned, slowExtend, slowAllocate, slowSubBlock         atomic.Uint64
+	slowLockBusy, slowOther                                      atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		FastReads: c.fastReads.Load(), FastWrites: c.fastWrites.Load(),
+		SlowReads: c.slowReads.Load(), SlowWrites: c.slowWrites.Load(),
+		KernelEAGAIN: c.kernelEAGAIN.Load(), ZeroFilledReads: c.zeroFilled.Load(),
+		RMW: c.rmw.Load(), Bounces: c.bounces.Load(), Extensions: c.extensions.Load(),
+		CutBacks: c.cutBacks.Load(), Syncs: c.syncs.Load(),
+		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
+		InFlight: c.inFlight.Load(), BufferedFiles: c.bufferedFiles.Load(),
+		SlowUnaligned: c.slowUnaligned.Load(), SlowExtend: c.slowExtend.Load(),
+		SlowAllocate: c.slowAllocate.Load(), SlowSubBlock: c.slowSubBlock.Load(),
+		SlowLockBusy: c.slowLockBusy.Load(), SlowOther: c.slowOther.Load(),
+	}
+}
