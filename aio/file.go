@@ -25,11 +25,11 @@ type File struct {
 	rt     *Runtime
 	name   string
 	fd     int
-	direct bool              // opened with O_DIRECT
-	prov   *iomap.File       // regular files: sizes and the map
-	dev    *iomap.Device     // block devices
-	align  bio.Alignment     // what the kernel needs for I/O on fd
-	block  int64             // filesystem block (RMW unit in unwritten storage)
+	direct bool          // opened with O_DIRECT
+	prov   *iomap.File   // regular files: sizes and the map
+	dev    *iomap.Device // block devices
+	align  bio.Alignment // what the kernel needs for I/O on fd
+	block  int64         // filesystem block (RMW unit in unwritten storage)
 	locks  rangeLock
 
 	writes atomic.Int64 // writes submitted and not yet finished (for barriers)

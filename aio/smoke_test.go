@@ -30,10 +30,10 @@ func TestSmoke(t *testing.T) {
 				}
 				copy(model[off:], p)
 			}
-			write(bytes.Repeat([]byte{1}, 4096), 0)       // append, aligned
-			write(bytes.Repeat([]byte{2}, 4096), 4096)    // append within the step: fast
-			write([]byte("hello"), 100)                   // unaligned overwrite: RMW
-			write(bytes.Repeat([]byte{3}, 10000), 7000)   // unaligned append
+			write(bytes.Repeat([]byte{1}, 4096), 0)     // append, aligned
+			write(bytes.Repeat([]byte{2}, 4096), 4096)  // append within the step: fast
+			write([]byte("hello"), 100)                 // unaligned overwrite: RMW
+			write(bytes.Repeat([]byte{3}, 10000), 7000) // unaligned append
 			write(AlignedBuffer(8192), 16384)
 			got := make([]byte, len(model)+100)
 			n, err := f.ReadAt(got, 0)

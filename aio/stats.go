@@ -30,12 +30,12 @@ type Stats struct {
 
 // counters is the live form of Stats. Owner: everyone; atomics only.
 type counters struct {
-	fastReads, fastWrites, slowReads, slowWrites, kernelEAGAIN    atomic.Uint64
-	zeroFilled, rmw, bounces, extensions, cutBacks, syncs        atomic.Uint64
-	bytesRead, bytesWritten                                      atomic.Uint64
-	inFlight, bufferedFiles                                      atomic.Int64
-	slowUnaligned, slowExtend, slowAllocate, slowSubBlock         atomic.Uint64
-	slowLockBusy, slowOther                                      atomic.Uint64
+	fastReads, fastWrites, slowReads, slowWrites, kernelEAGAIN atomic.Uint64
+	zeroFilled, rmw, bounces, extensions, cutBacks, syncs      atomic.Uint64
+	bytesRead, bytesWritten                                    atomic.Uint64
+	inFlight, bufferedFiles                                    atomic.Int64
+	slowUnaligned, slowExtend, slowAllocate, slowSubBlock      atomic.Uint64
+	slowLockBusy, slowOther                                    atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
