@@ -182,6 +182,17 @@ func (c *Context) take(events []Event) (int, bool) {
 	return n, c.closed
 }
 
+// dropDoneLocked frees the slots of completions nobody will collect.
+func (c *Context) dropDoneLocked() {
+	for ; c.doneN > 0; c.doneN-- {
+		r := &c.slots[c.done[c.doneHead]]
+		c.doneHead = (c.doneHead + 1) % c.depth
+		r.reset()
+		c.free = append(c.free, r.slot)
+		c.inflight--
+	}
+}
+
 // Close waits for the context's requests in flight to complete, then
 // closes it; events not yet collected are dropped. A second Close returns
 // ErrClosed.
@@ -196,10 +207,12 @@ func (c *Context) Close() error {
 	for {
 		c.mu.Lock()
 		pending := c.inflight - c.doneN
-		c.mu.Unlock()
 		if pending == 0 {
+			c.dropDoneLocked()
+			c.mu.Unlock()
 			return nil
 		}
+		c.mu.Unlock()
 		select {
 		case <-c.notify:
 		case <-time.After(10 * time.Millisecond):

@@ -1,0 +1,46 @@
+package aio
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// testBackend is the backend the suite runs on: NOWAIT_BACKEND=syscall
+// runs every test on the fallback of blocking system calls (CI runs the
+// package once per backend).
+func testBackend() Backend {
+	if os.Getenv("NOWAIT_BACKEND") == "syscall" {
+		return BackendSyscall
+	}
+	return BackendIOUring
+}
+
+func newRuntime(t testing.TB, cfg Config) *Runtime {
+	t.Helper()
+	if cfg.Backend == BackendAuto {
+		cfg.Backend = testBackend()
+	}
+	rt, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New(%+v): %v", cfg, err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+func openFile(t testing.TB, rt *Runtime, name string) *File {
+	t.Helper()
+	f, err := rt.Open(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func tempPath(t testing.TB) string { return filepath.Join(t.TempDir(), "data") }
+
+// pattern is writer g's byte for file offset p: every writer's bytes
+// differ from every other's and from zero, so a lost or misplaced write
+// shows.
+func pattern(g int, p int64) byte { return byte(1 + (int64(g)*53+p*7+p>>9)%251) }
