@@ -35,6 +35,10 @@ type File struct {
 	writes atomic.Int64 // writes submitted and not yet finished (for barriers)
 	ops    atomic.Int64 // requests submitted and not yet finished (for Close)
 	closed atomic.Bool
+	// noNowait: the filesystem refuses RWF_NOWAIT for this file
+	// (EOPNOTSUPP, as tmpfs does); I/O goes to the ring without it, and
+	// io_uring runs it from its own workers rather than blocking submission.
+	noNowait atomic.Bool
 
 	barrierMu sync.Mutex
 	parked    []*request // barrier fsyncs waiting for writes to drain
@@ -48,17 +52,18 @@ type File struct {
 // Open opens name (os.OpenFile's flags and permissions) for I/O through
 // the runtime. Regular files and block devices are opened with O_DIRECT;
 // where the filesystem refuses it (tmpfs), the file is opened for ordinary
-// page-cache I/O instead, which Stats counts in BufferedFiles.
+// page-cache I/O instead, which Stats counts in BufferedFiles. (tmpfs
+// accepts O_DIRECT since Linux 6.6.)
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
 	if rt.closed.Load() {
 		return nil, ErrClosed
 	}
 	flag &^= os.O_APPEND // appends are writes at Size(): O_APPEND would ignore the offset
 	direct := true
-	fd, err := unix.Open(name, flag|unix.O_DIRECT|unix.O_CLOEXEC, uint32(perm.Perm()))
+	fd, err := openFn(name, flag|unix.O_DIRECT|unix.O_CLOEXEC, uint32(perm.Perm()))
 	if errors.Is(err, unix.EINVAL) {
 		direct = false
-		fd, err = unix.Open(name, flag|unix.O_CLOEXEC, uint32(perm.Perm()))
+		fd, err = openFn(name, flag|unix.O_CLOEXEC, uint32(perm.Perm()))
 	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
@@ -118,6 +123,9 @@ func (rt *Runtime) newFile(name string, fd int, direct bool) (*File, error) {
 	}
 	return f, nil
 }
+
+// openFn is open(2); a test replaces it to make a filesystem refuse O_DIRECT.
+var openFn = unix.Open
 
 // Name is the name the file was opened with.
 func (f *File) Name() string { return f.name }

@@ -1,9 +1,6 @@
 package aio
 
-import (
-	"runtime"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // request is one submitted IOCB inside the runtime. Requests live in their
 // Context's slot table, so submitting allocates nothing.
@@ -22,7 +19,6 @@ type request struct {
 	off  int64
 	buf  []byte
 	flg  Flag
-	pin  runtime.Pinner
 
 	// Fast-path state, owned by the shard while bios are in flight.
 	pending    int32 // bios in flight

@@ -117,11 +117,10 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 		rt.finish(r, 0, nil)
 		return
 	}
-	if len(r.buf) > 0 {
-		// The kernel writes into the buffer after Submit returns: keep the
-		// garbage collector's hands off it until the completion.
-		r.pin.Pin(&r.buf[0])
-	}
+	// The kernel uses r.buf after Submit returns. The request holds the
+	// slice until finish, so the buffer stays reachable, and Go's heap
+	// collector does not move objects; runtime.Pinner would add an
+	// allocation per I/O for no safety (docs/decisions.md).
 	if s := r.ctx.shard; s != nil {
 		s.submit(r)
 		return
@@ -134,7 +133,6 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 func (rt *Runtime) finish(r *request, n int, err error) {
 	f := r.file
 	r.n, r.err = n, err
-	r.pin.Unpin()
 	switch r.op {
 	case OpRead:
 		rt.stats.bytesRead.Add(uint64(max(n, 0)))

@@ -273,7 +273,7 @@ func (s *shard) commit(r *request) bool {
 			}
 			sqe.PrepFsync(int32(r.file.fd), fl)
 		case kindEdgeRead:
-			sqe.PrepRead(int32(r.file.fd), p.edge.B, uint64(p.bio.Offset), uint32(bio.NoWait))
+			sqe.PrepRead(int32(r.file.fd), p.edge.B, uint64(p.bio.Offset), uint32(p.bio.Flags))
 		default:
 			sl.bio.Prep(sqe, sl.iov[:])
 		}
@@ -366,7 +366,7 @@ func (s *shard) planReadRun(r *request, lo, hi int64) error {
 	a := f.align.Offset
 	fd := int32(f.fd)
 	if a <= 1 {
-		return s.builder.Add(bio.OpRead, fd, false, bio.NoWait, lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
+		return s.builder.Add(bio.OpRead, fd, false, f.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
 	}
 	p, err := bio.PlanWrite(lo, hi-lo, func(int64) (int64, bool) { return a, false })
 	if err != nil {
@@ -379,12 +379,12 @@ func (s *shard) planReadRun(r *request, lo, hi int64) error {
 		}
 		dstOff := e.Off + e.DataOff - r.off
 		s.plan = append(s.plan, planned{kind: kindEdgeRead,
-			bio:  bio.Bio{Op: bio.OpRead, File: fd, Flags: bio.NoWait, Offset: e.Off, Len: e.Len, BufIndex: bio.NoFixedBuffer},
+			bio:  bio.Bio{Op: bio.OpRead, File: fd, Flags: f.nowaitFlag(), Offset: e.Off, Len: e.Len, BufIndex: bio.NoFixedBuffer},
 			edge: buf, dst: r.buf[dstOff : dstOff+e.DataLen], from: e.DataOff})
 		s.rt.stats.bounces.Add(1)
 	}
 	if p.Mid.Len > 0 {
-		return s.builder.Add(bio.OpRead, fd, false, bio.NoWait, p.Mid.Off,
+		return s.builder.Add(bio.OpRead, fd, false, f.nowaitFlag(), p.Mid.Off,
 			r.buf[p.Mid.Off-r.off:p.Mid.Off-r.off+p.Mid.Len], bio.NoFixedBuffer, 0, p.Mid.Off-r.off)
 	}
 	return nil
@@ -419,7 +419,7 @@ func (s *shard) placeWrite(r *request) bool {
 		s.toWorker(r)
 		return true
 	}
-	flags := bio.NoWait
+	flags := f.nowaitFlag()
 	if r.flg&FlagDSync != 0 {
 		flags |= bio.DSync
 	}
@@ -503,9 +503,15 @@ func (s *shard) complete(idx int32, res int32) {
 	sl := &s.slots[idx]
 	r := sl.req
 	if res < 0 {
-		if errno := unix.Errno(-res); errno == unix.EAGAIN {
+		switch errno := unix.Errno(-res); {
+		case errno == unix.EAGAIN:
 			r.eagain = true
-		} else if r.failed == nil {
+		case errno == unix.EOPNOTSUPP && sl.kind != kindSync:
+			// RWF_NOWAIT is not supported on this file: retry on a worker,
+			// and send later I/O without it.
+			r.file.noNowait.Store(true)
+			r.eagain = true
+		case r.failed == nil:
 			r.failed = errno
 		}
 	}
@@ -567,4 +573,12 @@ func (s *shard) done(r *request) {
 	default:
 		s.rt.finish(r, 0, nil)
 	}
+}
+
+// nowaitFlag is RWF_NOWAIT, unless the file's filesystem refuses it.
+func (f *File) nowaitFlag() bio.Flags {
+	if f.noNowait.Load() {
+		return 0
+	}
+	return bio.NoWait
 }

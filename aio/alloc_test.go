@@ -1,0 +1,85 @@
+package aio
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+// TestContextFastPathAllocatesNothing: Submit and GetEvents of aligned
+// 4 KiB reads and overwrites, the fast path, allocate nothing per I/O.
+func TestContextFastPathAllocatesNothing(t *testing.T) {
+	if testBackend() != BackendIOUring {
+		t.Skip("the fast path is the io_uring backend's; the syscall backend's workers are measured by benchmarks")
+	}
+	rt := newRuntime(t, Config{Shards: 1})
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	ctx, _ := rt.NewContext(8)
+	cbs := make([]*IOCB, 8)
+	for i := range cbs {
+		op := OpRead
+		if i%2 == 1 {
+			op = OpWrite
+		}
+		cbs[i] = &IOCB{Op: op, File: f, Buf: AlignedBuffer(4096), Offset: int64(i) * 4096}
+	}
+	events := make([]Event, 8)
+	round := func() {
+		if n, err := ctx.Submit(cbs...); n != 8 || err != nil {
+			t.Fatalf("Submit: %d, %v", n, err)
+		}
+		for got := 0; got < 8; {
+			n, err := ctx.GetEvents(8-got, events[got:], 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+		}
+		for _, ev := range events {
+			if ev.Err != nil || ev.N != 4096 {
+				t.Fatalf("event %+v", ev)
+			}
+		}
+	}
+	round() // warm: the first append-free round sizes the internal slices
+	if a := testing.AllocsPerRun(100, round); a != 0 {
+		t.Fatalf("%v allocations per round of 8 I/Os, want 0", a)
+	}
+	if st := rt.Stats(); st.FastReads == 0 || st.FastWrites == 0 {
+		t.Fatalf("the rounds did not take the fast path: %+v", st)
+	}
+}
+
+// TestFileMethodsAllocateNothing: ReadAt and WriteAt (pooled contexts)
+// allocate nothing on the fast path either.
+func TestFileMethodsAllocateNothing(t *testing.T) {
+	if testBackend() != BackendIOUring {
+		t.Skip("the fast path is the io_uring backend's")
+	}
+	if raceEnabled {
+		t.Skip("-race makes sync.Pool drop items on purpose, so pooled contexts allocate; CI runs this test without -race")
+	}
+	rt := newRuntime(t, Config{Shards: 1})
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	buf := AlignedBuffer(4096)
+	io := func() {
+		if _, err := f.WriteAt(buf, 8192); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.ReadAt(buf, 4096); err != nil {
+			t.Fatal(err)
+		}
+	}
+	io()
+	if a := testing.AllocsPerRun(100, io); a != 0 {
+		t.Fatalf("%v allocations per WriteAt+ReadAt, want 0", a)
+	}
+}
