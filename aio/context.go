@@ -3,6 +3,7 @@ package aio
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,23 +11,26 @@ import (
 // depth request slots, a Submit that never blocks, and GetEvents to collect
 // completions. Several goroutines may use one Context.
 //
-// Owner: shared; mu guards the slots' free list and the completion queue.
+// Owner: shared. The runtime's goroutines (shards, workers) only ever push
+// completions onto done, a lock-free queue; the mutexes are taken by the
+// users' goroutines alone, so a Submit never waits for a lock that
+// completion delivery holds.
 type Context struct {
 	rt    *Runtime
 	shard *shard // where this context's requests go (nil: syscall backend)
 	depth int
+	slots []request
 
-	mu       sync.Mutex
-	slots    []request
-	free     []int32 // free slot numbers (a stack)
-	done     []int32 // completed slot numbers (a ring of depth entries)
-	doneHead int
-	doneN    int
-	inflight int
-	closed   bool
+	freeMu sync.Mutex // guards free and closed; users' goroutines only
+	free   []int32    // free slot numbers (a stack)
+	closed bool
+
+	done     mpsc          // completed requests; popped under getMu
+	ready    atomic.Int32  // completions pushed and not yet taken
+	inflight atomic.Int32  // requests submitted and not yet taken
 	notify   chan struct{} // a completion arrived (capacity 1: a wake-up, not a count)
 
-	getMu sync.Mutex // one GetEvents waits at a time
+	getMu sync.Mutex // one GetEvents (or Close) consumes done at a time
 	timer *time.Timer
 }
 
@@ -39,7 +43,8 @@ func (rt *Runtime) NewContext(depth int) (*Context, error) {
 		return nil, ErrClosed
 	}
 	c := &Context{rt: rt, depth: depth, slots: make([]request, depth), free: make([]int32, depth),
-		done: make([]int32, depth), notify: make(chan struct{}, 1)}
+		notify: make(chan struct{}, 1)}
+	c.done.init()
 	for i := range c.slots {
 		c.slots[i].ctx = c
 		c.slots[i].slot = int32(i)
@@ -67,17 +72,17 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	if len(iocbs) > len(stackIDs) {
 		ids = make([]int32, 0, len(iocbs))
 	}
-	c.mu.Lock()
+	c.freeMu.Lock()
 	if c.closed || c.rt.closed.Load() {
-		c.mu.Unlock()
+		c.freeMu.Unlock()
 		return 0, ErrClosed
 	}
 	n := min(len(iocbs), len(c.free))
 	first := len(c.free) - n
 	ids = append(ids, c.free[first:]...)
 	c.free = c.free[:first]
-	c.inflight += n
-	c.mu.Unlock()
+	c.inflight.Add(int32(n))
+	c.freeMu.Unlock()
 
 	for i, slot := range ids {
 		c.rt.start(&c.slots[slot], iocbs[i])
@@ -110,12 +115,10 @@ func (c *Context) validate(cb *IOCB) error {
 	return nil
 }
 
-// complete queues a finished request for GetEvents.
+// complete queues a finished request for GetEvents. It takes no lock.
 func (c *Context) complete(r *request) {
-	c.mu.Lock()
-	c.done[(c.doneHead+c.doneN)%c.depth] = r.slot
-	c.doneN++
-	c.mu.Unlock()
+	c.done.push(r)
+	c.ready.Add(1)
 	select {
 	case c.notify <- struct{}{}:
 	default:
@@ -165,57 +168,63 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 	}
 }
 
-// take moves completed requests into events and frees their slots.
+// take moves completed requests into events and frees their slots. The
+// caller holds getMu.
 func (c *Context) take(events []Event) (int, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := min(c.doneN, len(events))
-	for i := range n {
-		r := &c.slots[c.done[c.doneHead]]
-		c.doneHead = (c.doneHead + 1) % c.depth
-		events[i] = Event{IOCB: r.iocb, N: r.n, Err: r.err}
+	var ids [64]int32
+	k, n := 0, 0
+	for n < len(events) {
+		r := c.done.pop()
+		if r == nil {
+			break
+		}
+		events[n] = Event{IOCB: r.iocb, N: r.n, Err: r.err}
 		r.reset()
-		c.free = append(c.free, r.slot)
+		if k == len(ids) {
+			c.release(ids[:k])
+			k = 0
+		}
+		ids[k] = r.slot
+		k++
+		n++
 	}
-	c.doneN -= n
-	c.inflight -= n
-	return n, c.closed
+	c.ready.Add(int32(-n))
+	c.inflight.Add(int32(-n))
+	return n, c.release(ids[:k])
 }
 
-// dropDoneLocked frees the slots of completions nobody will collect.
-func (c *Context) dropDoneLocked() {
-	for ; c.doneN > 0; c.doneN-- {
-		r := &c.slots[c.done[c.doneHead]]
-		c.doneHead = (c.doneHead + 1) % c.depth
-		r.reset()
-		c.free = append(c.free, r.slot)
-		c.inflight--
-	}
+// release returns slots to the free list and reports whether the context
+// is closed.
+func (c *Context) release(ids []int32) bool {
+	c.freeMu.Lock()
+	defer c.freeMu.Unlock()
+	c.free = append(c.free, ids...)
+	return c.closed
 }
 
 // Close waits for the context's requests in flight to complete, then
 // closes it; events not yet collected are dropped. A second Close returns
 // ErrClosed.
 func (c *Context) Close() error {
-	c.mu.Lock()
+	c.freeMu.Lock()
 	if c.closed {
-		c.mu.Unlock()
+		c.freeMu.Unlock()
 		return ErrClosed
 	}
 	c.closed = true
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		pending := c.inflight - c.doneN
-		if pending == 0 {
-			c.dropDoneLocked()
-			c.mu.Unlock()
-			return nil
-		}
-		c.mu.Unlock()
+	c.freeMu.Unlock()
+	for c.inflight.Load() != c.ready.Load() {
 		select {
 		case <-c.notify:
 		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	c.getMu.Lock()
+	defer c.getMu.Unlock()
+	var drop [16]Event
+	for {
+		if n, _ := c.take(drop[:]); n == 0 {
+			return nil
 		}
 	}
 }

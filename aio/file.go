@@ -41,7 +41,9 @@ type File struct {
 	noNowait atomic.Bool
 
 	barrierMu sync.Mutex
-	parked    []*request // barrier fsyncs waiting for writes to drain
+	parked    []*request  // barrier fsyncs waiting for earlier writes to drain
+	held      []*request  // writes submitted while a barrier drains: they wait for it
+	draining  atomic.Bool // a barrier is parked (read without the lock on Submit)
 
 	mu         sync.Mutex // size changes: extension, cut-back, truncate, allocate
 	step       int64      // current append-ahead step (guarded by mu)
@@ -150,34 +152,58 @@ func (f *File) sizes() (logical, kernel int64) {
 func (f *File) opStart() { f.ops.Add(1) }
 func (f *File) opDone()  { f.ops.Add(-1) }
 
-// writeDone releases barrier fsyncs once no write is in flight.
+// admitWrite counts a new write, or holds it back while a barrier fsync
+// waits for the writes before it: without that, a steady stream of new
+// writes would keep the barrier waiting for ever. It reports whether the
+// write may go now.
+func (f *File) admitWrite(r *request) bool {
+	if f.draining.Load() {
+		f.barrierMu.Lock()
+		if f.draining.Load() {
+			f.held = append(f.held, r)
+			f.barrierMu.Unlock()
+			return false
+		}
+		f.barrierMu.Unlock()
+	}
+	f.writes.Add(1)
+	return true
+}
+
+// writeDone releases the parked barrier fsyncs once no earlier write is in
+// flight, then the writes held behind them.
 func (f *File) writeDone() {
 	if f.writes.Add(-1) != 0 {
 		return
 	}
 	f.barrierMu.Lock()
-	var ready []*request
-	if f.writes.Load() == 0 {
-		ready, f.parked = f.parked, nil
+	if f.writes.Load() != 0 || len(f.parked) == 0 {
+		f.barrierMu.Unlock()
+		return
 	}
+	barriers, held := f.parked, f.held
+	f.parked, f.held = nil, nil
+	f.draining.Store(false)
+	f.writes.Add(int64(len(held)))
 	f.barrierMu.Unlock()
-	for _, r := range ready {
-		r.barrierMet = true
+	for _, r := range barriers {
+		f.rt.resubmit(r)
+	}
+	for _, r := range held {
 		f.rt.resubmit(r)
 	}
 }
 
-// parkBehindWrites parks a barrier fsync while writes are in flight; it
-// reports false when there are none and the fsync may go now.
+// parkBehindWrites parks a barrier fsync while earlier writes are in
+// flight; it reports false when there are none and the fsync may go now.
 func (f *File) parkBehindWrites(r *request) bool {
 	f.barrierMu.Lock()
 	defer f.barrierMu.Unlock()
-	// The fsync's own submission is not a write; any count is earlier
-	// writes (or later ones: a barrier may wait for those too).
 	if f.writes.Load() == 0 {
 		return false
 	}
 	f.parked = append(f.parked, r)
+	f.draining.Store(true)
 	return true
 }
 

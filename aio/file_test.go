@@ -274,3 +274,67 @@ func TestConcurrentFileAPI(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestBarrierNotStarvedByLaterWrites: a barrier sync waits for the writes
+// submitted before it, not for those submitted after it, which wait for it
+// instead; otherwise a stream of new writes could keep it waiting for ever.
+// Write A is held in flight by a range lock the test holds; then barrier B;
+// then write C, whose range is locked too. Once A's range is free, B must
+// complete while C is still stuck.
+func TestBarrierNotStarvedByLaterWrites(t *testing.T) {
+	rt := newRuntime(t, Config{})
+	f := openFile(t, rt, tempPath(t))
+	if err := f.Allocate(0, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	const rangeA, rangeC = 0, 65536
+	f.locks.lockExclusive(rangeA, rangeA+4096)
+	f.locks.lockExclusive(rangeC, rangeC+4096)
+	lockedA, lockedC := true, true
+	defer func() { // on failure too: Runtime.Close waits for the stuck writes
+		if lockedA {
+			f.locks.unlock(rangeA, rangeA+4096, true)
+		}
+		if lockedC {
+			f.locks.unlock(rangeC, rangeC+4096, true)
+		}
+	}()
+	ctx, _ := rt.NewContext(8)
+	cbs := []*IOCB{
+		{Op: OpWrite, File: f, Buf: AlignedBuffer(4096), Offset: rangeA, UserData: 'A'},
+		{Op: OpFdatasync, File: f, Flags: FlagBarrier, UserData: 'B'},
+		{Op: OpWrite, File: f, Buf: AlignedBuffer(4096), Offset: rangeC, UserData: 'C'},
+	}
+	for _, cb := range cbs { // one at a time: B is submitted after A, C after B
+		if _, err := ctx.Submit(cb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := make([]Event, 3)
+	if n, _ := ctx.GetEvents(1, events, 50*time.Millisecond); n != 0 {
+		t.Fatalf("%c completed while write A was still in flight", rune(events[0].IOCB.UserData))
+	}
+	f.locks.unlock(rangeA, rangeA+4096, true)
+	lockedA = false
+	var order []rune
+	for len(order) < 2 {
+		n, err := ctx.GetEvents(1, events, 2*time.Second)
+		if err != nil || n == 0 {
+			t.Fatalf("after A was freed, only %q completed: barrier B waits for the later write C", string(order))
+		}
+		for _, ev := range events[:n] {
+			if ev.Err != nil {
+				t.Fatal(ev.Err)
+			}
+			order = append(order, rune(ev.IOCB.UserData))
+		}
+	}
+	if string(order) != "AB" {
+		t.Fatalf("completion order %q, want A then B (C still held)", string(order))
+	}
+	f.locks.unlock(rangeC, rangeC+4096, true)
+	lockedC = false
+	if n, err := ctx.GetEvents(1, events, 2*time.Second); n != 1 || err != nil || events[0].IOCB.UserData != 'C' {
+		t.Fatalf("write C after its range was freed: %d, %v", n, err)
+	}
+}

@@ -110,12 +110,18 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 	*r = request{ctx: r.ctx, slot: r.slot, iocb: cb, file: f, op: cb.Op, off: cb.Offset, buf: cb.Buf, flg: cb.Flags}
 	rt.stats.inFlight.Add(1)
 	f.opStart()
-	if r.op == OpWrite {
-		f.writes.Add(1)
-	}
 	if (r.op == OpRead || r.op == OpWrite) && len(r.buf) == 0 {
+		if r.op == OpWrite {
+			f.writes.Add(1) // finish counts every write done
+		}
 		rt.finish(r, 0, nil)
 		return
+	}
+	if r.op == OpWrite && !f.admitWrite(r) {
+		return // held behind a barrier; writeDone sends it on
+	}
+	if r.flg&FlagBarrier != 0 && (r.op == OpFsync || r.op == OpFdatasync) && f.parkBehindWrites(r) {
+		return // after the writes submitted before it; writeDone sends it on
 	}
 	// The kernel uses r.buf after Submit returns. The request holds the
 	// slice until finish, so the buffer stays reachable, and Go's heap

@@ -465,9 +465,6 @@ func (s *shard) placeSync(r *request) bool {
 		s.rt.finish(r, 0, err)
 		return true
 	}
-	if r.flg&FlagBarrier != 0 && !r.barrierMet && f.parkBehindWrites(r) {
-		return true // resubmitted when the file's writes have drained
-	}
 	if r.op == OpFsync && f.prov != nil {
 		if logical, kernel := f.prov.Sizes(); kernel > logical {
 			s.toWorker(r) // the append-ahead tail must be cut back first

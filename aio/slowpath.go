@@ -208,13 +208,10 @@ func (f *File) nextStepLocked() int64 {
 	return f.step
 }
 
-// slowSync runs an fsync or fdatasync with blocking calls: after earlier
-// writes (FlagBarrier), with the append-ahead tail cut back first (fsync).
+// slowSync runs an fsync or fdatasync with blocking calls, with the
+// append-ahead tail cut back first (fsync). Barriers waited at Submit.
 func (rt *Runtime) slowSync(r *request) {
 	f := r.file
-	if r.flg&FlagBarrier != 0 && !r.barrierMet && f.parkBehindWrites(r) {
-		return // resubmitted when the writes have drained
-	}
 	if err := f.stickySyncErr(); err != nil {
 		rt.finish(r, 0, err)
 		return
