@@ -1,0 +1,222 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio"
+)
+
+// Engine runs a job on its file and reports what it did.
+type Engine interface {
+	Name() string
+	Run(job Job) (Result, error)
+}
+
+// EngineNames lists the engines, in the order the docs describe them.
+var EngineNames = []string{"aio", "psync", "ring", "fio"}
+
+// EngineByName returns the engine called name.
+func EngineByName(name string) (Engine, error) {
+	switch name {
+	case "aio":
+		return AIOEngine{}, nil
+	case "psync":
+		return PsyncEngine{}, nil
+	case "ring":
+		return RingEngine{}, nil
+	case "fio":
+		return FioEngine{}, nil
+	}
+	return nil, fmt.Errorf("unknown engine %q (one of %s)", name, strings.Join(EngineNames, ", "))
+}
+
+// window is the measured part of a run: from the end of the ramp to the
+// deadline, with the process's CPU time over it.
+type window struct {
+	start, from, deadline time.Time
+	cpuFrom, cpuTo        unix.Rusage
+	done                  chan struct{}
+}
+
+// startWindow begins a run now and samples CPU time at the end of the ramp
+// and at the deadline, on a goroutine of its own.
+func startWindow(job Job) *window {
+	w := &window{start: time.Now(), done: make(chan struct{})}
+	w.from = w.start.Add(job.Ramp)
+	w.deadline = w.from.Add(job.Runtime)
+	go func() {
+		time.Sleep(time.Until(w.from))
+		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuFrom)
+		time.Sleep(time.Until(w.deadline))
+		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuTo)
+		close(w.done)
+	}()
+	return w
+}
+
+func (w *window) measuring(t time.Time) bool { return !t.Before(w.from) && !t.After(w.deadline) }
+
+// queueStats is one queue's (goroutine's) counts. Owner: that goroutine,
+// until the run ends.
+type queueStats struct {
+	ops, bytes, errs int64
+	lat, slat        histogram
+	firstErr         error
+}
+
+func newQueueStats() *queueStats {
+	return &queueStats{lat: newHistogram(), slat: newHistogram()}
+}
+
+func (q *queueStats) fail(err error) {
+	q.errs++
+	if q.firstErr == nil {
+		q.firstErr = err
+	}
+}
+
+// finish merges the queues into a Result.
+func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error) {
+	<-w.done
+	r := Result{Engine: engine, Job: job.Name, Elapsed: w.deadline.Sub(w.from)}
+	lat, slat := newHistogram(), newHistogram()
+	var firstErr error
+	for _, q := range qs {
+		r.Ops += q.ops
+		r.Bytes += q.bytes
+		r.Errors += q.errs
+		lat.merge(q.lat)
+		slat.merge(q.slat)
+		if firstErr == nil {
+			firstErr = q.firstErr
+		}
+	}
+	r.Lat, r.Slat = lat.percentiles(), slat.percentiles()
+	secs := r.Elapsed.Seconds()
+	r.IOPS, r.BWBytes = float64(r.Ops)/secs, float64(r.Bytes)/secs
+	r.CPUUser = tvSeconds(w.cpuTo.Utime) - tvSeconds(w.cpuFrom.Utime)
+	r.CPUSys = tvSeconds(w.cpuTo.Stime) - tvSeconds(w.cpuFrom.Stime)
+	if r.Ops > 0 {
+		r.CPUPerIONs = (r.CPUUser + r.CPUSys) * 1e9 / float64(r.Ops)
+	}
+	if r.Ops == 0 && firstErr != nil {
+		return r, fmt.Errorf("%s: no I/O completed: %w", engine, firstErr)
+	}
+	if firstErr != nil {
+		r.Note = fmt.Sprintf("%d errors, the first: %v", r.Errors, firstErr)
+	}
+	return r, nil
+}
+
+func tvSeconds(tv unix.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+
+// runQueues runs f once per job and per queue goroutine and waits.
+func runQueues(n int, f func(i int, q *queueStats)) []*queueStats {
+	qs := make([]*queueStats, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		qs[i] = newQueueStats()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i, qs[i])
+		}()
+	}
+	wg.Wait()
+	return qs
+}
+
+// Compare runs the job on each engine in turn, repeat times, interleaved
+// (a b c a b c ...: the machine's noise falls on every engine alike), and
+// returns for each engine its run with the median IOPS.
+func Compare(job Job, engines []Engine, repeat int, progress func(engine string, rep int)) ([]Result, error) {
+	runs := make([][]Result, len(engines))
+	for rep := range repeat {
+		for i, e := range engines {
+			if progress != nil {
+				progress(e.Name(), rep)
+			}
+			if err := Prepare(job); err != nil {
+				return nil, err
+			}
+			r, err := e.Run(job)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Name(), err)
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	out := make([]Result, len(engines))
+	for i, rs := range runs {
+		sort.Slice(rs, func(a, b int) bool { return rs[a].IOPS < rs[b].IOPS })
+		out[i] = rs[len(rs)/2]
+	}
+	return out, nil
+}
+
+// Prepare makes the job's file ready: for append, an empty file; for
+// everything else, a file of Size bytes of written, non-zero data (reads of
+// unwritten or sparse space would never reach the device), written once and
+// reused while it is big enough.
+func Prepare(job Job) error {
+	if job.RW == Append {
+		f, err := os.OpenFile(job.Filename, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("cannot create %s: %w", job.Filename, err)
+		}
+		return f.Close()
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(job.Filename, &st); err == nil && st.Size >= job.Size && st.Blocks*512 >= job.Size {
+		return nil // written before (a file of that size with every block allocated)
+	}
+	flags := os.O_RDWR | os.O_CREATE
+	if job.Direct {
+		flags |= unix.O_DIRECT
+	}
+	f, err := os.OpenFile(job.Filename, flags, 0o644)
+	if err != nil {
+		if job.Direct && isEINVAL(err) {
+			return fmt.Errorf("%s: the filesystem refuses O_DIRECT (tmpfs before Linux 6.6?); use --direct=0", job.Filename)
+		}
+		return fmt.Errorf("cannot open %s: %w", job.Filename, err)
+	}
+	defer f.Close()
+	buf := aio.AlignedBuffer(1 << 20)
+	for off := int64(0); off < job.Size; off += int64(len(buf)) {
+		fillBlock(buf, uint64(off))
+		n := min(int64(len(buf)), job.Size-off)
+		if job.Direct {
+			n = (n + 511) / 512 * 512
+		}
+		if _, err := f.WriteAt(buf[:n], off); err != nil {
+			return fmt.Errorf("writing %s: %w", job.Filename, err)
+		}
+	}
+	return f.Sync()
+}
+
+func isEINVAL(err error) bool {
+	pe, ok := err.(*os.PathError)
+	return ok && pe.Err == unix.EINVAL
+}
+
+// fillBlock fills b with cheap pseudo-random, non-zero data.
+func fillBlock(b []byte, seed uint64) {
+	x := seed*0x9E3779B97F4A7C15 | 1
+	for i := 0; i+8 <= len(b); i += 8 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		for k := range 8 {
+			b[i+k] = byte(x>>(8*k)) | 1
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"errors"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/nowaitio/nowait/aio"
+)
+
+// AIOEngine runs the job through this runtime: one Context per job with
+// IODepth slots, kept full; every Submit call is timed.
+type AIOEngine struct {
+	Config aio.Config // Backend, Shards...; QueueDepth defaults to the job's needs
+}
+
+func (AIOEngine) Name() string { return "aio" }
+
+func (e AIOEngine) Run(job Job) (Result, error) {
+	cfg := e.Config
+	if cfg.QueueDepth == 0 {
+		cfg.QueueDepth = max(64, nextPow2(job.IODepth*job.NumJobs+1))
+	}
+	rt, err := aio.New(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer rt.Close()
+	f, err := rt.Open(job.Filename, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return Result{}, err
+	}
+	var appendOff atomic.Int64
+	w := startWindow(job)
+	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
+		aioQueue(rt, f, job, uint64(i), w, q, &appendOff)
+	})
+	res, err := w.finish("aio", job, qs)
+	st := rt.Stats()
+	res.Stats = &st
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return res, err
+}
+
+func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q *queueStats, appendOff *atomic.Int64) {
+	depth := job.IODepth
+	ctx, err := rt.NewContext(depth)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	defer ctx.Close()
+	gen := newOffsets(&job, stream)
+	cbs := make([]aio.IOCB, depth)
+	bufs := make([][]byte, depth)
+	starts := make([]time.Time, depth)
+	free := make([]int, 0, depth)
+	for i := range depth {
+		bufs[i] = aio.AlignedBuffer(int(job.BS))
+		fillBlock(bufs[i], uint64(i)+stream<<32)
+		free = append(free, i)
+	}
+	batch := make([]*aio.IOCB, 0, depth)
+	events := make([]aio.Event, depth)
+	writes := 0
+	for {
+		now := time.Now()
+		running := now.Before(w.deadline)
+		if !running && len(free) == depth {
+			return
+		}
+		batch = batch[:0]
+		for running && len(free) > 0 {
+			idx := free[len(free)-1]
+			free = free[:len(free)-1]
+			cb := &cbs[idx]
+			off, write := gen.nextOp()
+			*cb = aio.IOCB{Op: aio.OpRead, File: f, Buf: bufs[idx], Offset: off, UserData: uint64(idx)}
+			if write {
+				cb.Op = aio.OpWrite
+				if job.RW == Append {
+					cb.Offset = appendOff.Add(job.BS) - job.BS
+				}
+				writes++
+				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
+					cb.Op, cb.Buf, cb.Flags = aio.OpFdatasync, nil, aio.FlagBarrier
+					writes = 0
+				}
+			}
+			starts[idx] = now
+			batch = append(batch, cb)
+		}
+		if len(batch) > 0 {
+			t0 := time.Now()
+			n, err := ctx.Submit(batch...)
+			d := time.Since(t0)
+			if w.measuring(t0) {
+				q.slat.record(d)
+			}
+			if err != nil && !errors.Is(err, aio.ErrWouldBlock) {
+				q.fail(err)
+				return
+			}
+			for _, cb := range batch[n:] {
+				free = append(free, int(cb.UserData))
+			}
+		}
+		n, err := ctx.GetEvents(1, events, 100*time.Millisecond)
+		if err != nil {
+			q.fail(err)
+			return
+		}
+		done := time.Now()
+		for _, ev := range events[:n] {
+			idx := int(ev.IOCB.UserData)
+			if ev.Err != nil {
+				q.fail(ev.Err)
+			} else if w.measuring(done) && ev.IOCB.Op != aio.OpFdatasync {
+				q.lat.record(done.Sub(starts[idx]))
+				q.ops++
+				q.bytes += int64(ev.N)
+			}
+			free = append(free, idx)
+		}
+	}
+}
+
+func nextPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}

@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio"
+)
+
+// PsyncEngine is the baseline: what a Go programmer writes without this
+// project. One goroutine per queue slot calls unix.Pread or unix.Pwrite on
+// an O_DIRECT file with an aligned buffer; IODepth goroutines per job.
+type PsyncEngine struct{}
+
+func (PsyncEngine) Name() string { return "psync" }
+
+func (PsyncEngine) Run(job Job) (Result, error) {
+	flags := os.O_RDWR | os.O_CREATE
+	if job.Direct {
+		flags |= unix.O_DIRECT
+	}
+	f, err := os.OpenFile(job.Filename, flags, 0o644)
+	if err != nil {
+		return Result{}, fmt.Errorf("cannot open %s: %w", job.Filename, err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	var appendOff, writes atomic.Int64
+	w := startWindow(job)
+	qs := runQueues(job.NumJobs*job.IODepth, func(i int, q *queueStats) {
+		gen := newOffsets(&job, uint64(i))
+		buf := aio.AlignedBuffer(int(job.BS))
+		fillBlock(buf, uint64(i))
+		for {
+			t0 := time.Now()
+			if !t0.Before(w.deadline) {
+				return
+			}
+			off, write := gen.nextOp()
+			var n int
+			var err error
+			if write {
+				if job.RW == Append {
+					off = appendOff.Add(job.BS) - job.BS
+				}
+				n, err = unix.Pwrite(fd, buf, off)
+				if job.FsyncN > 0 && writes.Add(1)%int64(job.FsyncN) == 0 && err == nil {
+					err = unix.Fdatasync(fd)
+				}
+			} else {
+				n, err = unix.Pread(fd, buf, off)
+			}
+			done := time.Now()
+			if err != nil {
+				q.fail(fmt.Errorf("at %d: %w", off, err))
+				if q.errs > 100 {
+					return
+				}
+				continue
+			}
+			if w.measuring(done) {
+				q.lat.record(done.Sub(t0))
+				q.ops++
+				q.bytes += int64(n)
+			}
+		}
+	})
+	return w.finish("psync", job, qs)
+}

@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio"
+	"github.com/nowaitio/nowait/ring"
+)
+
+// RingEngine is the bare ring: this project's io_uring binding with no
+// planning and no NOWAIT, one ring per job on a locked thread. It shows
+// what the planning layer costs and what it saves: its submission latency
+// is where the kernel's stalls appear.
+type RingEngine struct{}
+
+func (RingEngine) Name() string { return "ring" }
+
+func (RingEngine) Run(job Job) (Result, error) {
+	flags := os.O_RDWR | os.O_CREATE
+	if job.Direct {
+		flags |= unix.O_DIRECT
+	}
+	f, err := os.OpenFile(job.Filename, flags, 0o644)
+	if err != nil {
+		return Result{}, fmt.Errorf("cannot open %s: %w", job.Filename, err)
+	}
+	defer f.Close()
+	var appendOff atomic.Int64
+	w := startWindow(job)
+	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
+		ringQueue(int32(f.Fd()), job, uint64(i), w, q, &appendOff)
+	})
+	return w.finish("ring", job, qs)
+}
+
+// pollBeforeSleep: like the runtime's submitter, poll a few microseconds
+// for completions before sleeping in the kernel (docs/decisions.md).
+const pollBeforeSleep = 5 * time.Microsecond
+
+func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appendOff *atomic.Int64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	depth := job.IODepth
+	r, err := ring.New(ring.Config{Entries: uint32(nextPow2(depth)), SingleIssuer: true, DeferTaskrun: true})
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	defer r.Close()
+	gen := newOffsets(&job, stream)
+	bufs := make([][]byte, depth)
+	starts := make([]time.Time, depth)
+	isSync := make([]bool, depth)
+	free := make([]int, 0, depth)
+	for i := range depth {
+		bufs[i] = aio.AlignedBuffer(int(job.BS))
+		fillBlock(bufs[i], uint64(i))
+		free = append(free, i)
+	}
+	cqes := make([]ring.CQE, depth)
+	writes := 0
+	for {
+		now := time.Now()
+		running := now.Before(w.deadline)
+		if !running && len(free) == depth {
+			return
+		}
+		for running && len(free) > 0 {
+			idx := free[len(free)-1]
+			free = free[:len(free)-1]
+			off, write := gen.nextOp()
+			s := r.NextSQE()
+			isSync[idx] = false
+			switch {
+			case !write:
+				s.PrepRead(fd, bufs[idx], uint64(off), 0)
+			default:
+				if job.RW == Append {
+					off = appendOff.Add(job.BS) - job.BS
+				}
+				s.PrepWrite(fd, bufs[idx], uint64(off), 0)
+				writes++
+				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
+					s.PrepFsync(fd, ring.FsyncDatasync)
+					s.Flags |= ring.SQEIODrain
+					isSync[idx] = true
+				}
+			}
+			s.UserData = uint64(idx)
+			starts[idx] = now
+		}
+		if r.SQPending() > 0 {
+			t0 := time.Now()
+			_, err := r.Submit()
+			if d := time.Since(t0); w.measuring(t0) {
+				q.slat.record(d)
+			}
+			if err != nil && err != unix.EBUSY && err != unix.EAGAIN {
+				q.fail(err)
+				return
+			}
+		}
+		for t0 := time.Now(); !r.CompletionsPending() && time.Since(t0) < pollBeforeSleep; {
+		}
+		if !r.CompletionsPending() {
+			if _, err := r.SubmitAndWait(1); err != nil && err != unix.EBUSY && err != unix.EAGAIN {
+				q.fail(err)
+				return
+			}
+		}
+		n := r.Reap(cqes)
+		done := time.Now()
+		for _, c := range cqes[:n] {
+			idx := int(c.UserData)
+			if c.Res < 0 {
+				q.fail(unix.Errno(-c.Res))
+			} else if w.measuring(done) && !isSync[idx] {
+				q.lat.record(done.Sub(starts[idx]))
+				q.ops++
+				q.bytes += int64(c.Res)
+			}
+			free = append(free, idx)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RW is the I/O pattern of a job, named as fio names it (plus append).
+type RW string
+
+const (
+	Read      RW = "read"      // sequential reads
+	Write     RW = "write"     // sequential writes over the file
+	RandRead  RW = "randread"  // uniformly (or zipf) random reads
+	RandWrite RW = "randwrite" // random overwrites
+	RandRW    RW = "randrw"    // random reads and writes, RWMixRead percent reads
+	Append    RW = "append"    // writes that extend the file, from an empty file
+)
+
+func (rw RW) valid() bool {
+	switch rw {
+	case Read, Write, RandRead, RandWrite, RandRW, Append:
+		return true
+	}
+	return false
+}
+
+func (rw RW) reads() bool  { return rw == Read || rw == RandRead || rw == RandRW }
+func (rw RW) writes() bool { return rw != Read && rw != RandRead }
+
+// Job is one benchmark job, in fio's terms.
+type Job struct {
+	Name      string
+	RW        RW
+	BS        int64         // block size
+	IODepth   int           // I/Os in flight per job
+	NumJobs   int           // jobs running at once (each with its own queue)
+	Size      int64         // file size (for append: how far the file may grow)
+	Runtime   time.Duration // how long to run (after Ramp)
+	Ramp      time.Duration // run this long before measuring
+	Direct    bool          // O_DIRECT
+	RWMixRead int           // randrw: percent of reads
+	ZipfTheta float64       // 0: uniform; > 0: zipf:theta random offsets
+	FsyncN    int           // an fdatasync after every FsyncN writes (0: none)
+	Filename  string
+	Seed      uint64
+}
+
+// DefaultJob is the job iobench runs with no arguments.
+func DefaultJob() Job {
+	return Job{Name: "randread-4k-qd32", RW: RandRead, BS: 4096, IODepth: 32, NumJobs: 1,
+		Size: 1 << 30, Runtime: 10 * time.Second, Direct: true, RWMixRead: 50, Seed: 1}
+}
+
+// Validate reports the first thing wrong with the job.
+func (j *Job) Validate() error {
+	switch {
+	case !j.RW.valid():
+		return fmt.Errorf("unknown rw %q (read, write, randread, randwrite, randrw, append)", j.RW)
+	case j.BS <= 0:
+		return errors.New("bs must be positive")
+	case j.Direct && j.BS%512 != 0:
+		return fmt.Errorf("bs %d is not a multiple of 512, which direct I/O needs (use --direct=0)", j.BS)
+	case j.IODepth < 1 || j.IODepth > 4096:
+		return fmt.Errorf("iodepth %d outside 1..4096", j.IODepth)
+	case j.NumJobs < 1 || j.NumJobs > 256:
+		return fmt.Errorf("numjobs %d outside 1..256", j.NumJobs)
+	case j.Size < j.BS:
+		return fmt.Errorf("size %d is smaller than bs %d", j.Size, j.BS)
+	case j.Runtime <= 0:
+		return errors.New("runtime must be positive")
+	case j.Ramp < 0:
+		return errors.New("ramp_time must not be negative")
+	case j.RWMixRead < 0 || j.RWMixRead > 100:
+		return fmt.Errorf("rwmixread %d outside 0..100", j.RWMixRead)
+	case j.ZipfTheta < 0:
+		return fmt.Errorf("zipf theta %v must not be negative", j.ZipfTheta)
+	case j.FsyncN < 0:
+		return errors.New("fsync must not be negative")
+	case j.Filename == "":
+		return errors.New("no filename")
+	}
+	return nil
+}
+
+// ParseSize parses a size as fio writes them: 4096, 4k, 4K, 4KiB, 1M,
+// 1MiB, 1g, 2T. Suffixes are powers of 1024.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(strings.ToLower(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "ib"), "b")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k':
+			mult = 1 << 10
+		case 'm':
+			mult = 1 << 20
+		case 'g':
+			mult = 1 << 30
+		case 't':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a size (like 4096, 4k, 1M, 1GiB)", s)
+	}
+	if v > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return v * mult, nil
+}
+
+// ParseDuration parses fio's durations: a number of seconds ("10"), or with
+// a unit ("10s", "500ms", "2m").
+func ParseDuration(s string) (time.Duration, error) {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.Duration(v * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (like 10, 10s, 500ms)", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,110 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/nowaitio/nowait/aio"
+)
+
+// Percentiles of a latency distribution, in nanoseconds.
+type Percentiles struct {
+	P50, P90, P99, P999, P9999, Max int64
+	Mean                            float64
+	Count                           int64
+}
+
+// Result is what one engine did on one job.
+type Result struct {
+	Engine     string        `json:"engine"`
+	Job        string        `json:"job"`
+	Ops        int64         `json:"ops"`
+	Bytes      int64         `json:"bytes"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	IOPS       float64       `json:"iops"`
+	BWBytes    float64       `json:"bw_bytes_per_s"`
+	Lat        Percentiles   `json:"lat_ns"`  // completion latency: submit to completion
+	Slat       Percentiles   `json:"slat_ns"` // submission latency: one Submit (or io_uring_enter) call
+	CPUUser    float64       `json:"cpu_user_s"`
+	CPUSys     float64       `json:"cpu_sys_s"`
+	CPUPerIONs float64       `json:"cpu_ns_per_io"`
+	Errors     int64         `json:"errors"`
+	VerifyErrs int64         `json:"verify_errors"`
+	Stats      *aio.Stats    `json:"aio_stats,omitempty"`
+	Note       string        `json:"note,omitempty"`
+}
+
+// histogram records latencies from 1 ns to 100 s with 3 significant digits.
+type histogram struct{ h *hdrhistogram.Histogram }
+
+func newHistogram() histogram { return histogram{hdrhistogram.New(1, 100e9, 3)} }
+
+func (h histogram) record(d time.Duration) { h.h.RecordValue(max(int64(d), 1)) }
+
+func (h histogram) merge(o histogram) { h.h.Merge(o.h) }
+
+func (h histogram) percentiles() Percentiles {
+	if h.h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{
+		P50: h.h.ValueAtQuantile(50), P90: h.h.ValueAtQuantile(90), P99: h.h.ValueAtQuantile(99),
+		P999: h.h.ValueAtQuantile(99.9), P9999: h.h.ValueAtQuantile(99.99), Max: h.h.Max(),
+		Mean: h.h.Mean(), Count: h.h.TotalCount(),
+	}
+}
+
+func us(ns int64) string {
+	if ns == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(ns)/1000)
+}
+
+// WriteTable prints results side by side, with each engine's IOPS and CPU
+// per I/O as a ratio to the first result's.
+func WriteTable(w io.Writer, results []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "engine\tIOPS\tvs first\tMiB/s\tlat p50 us\tp99\tp99.99\tmax\tslat p99.99 us\tslat max\tCPU/IO us\tvs first\t")
+	for _, r := range results {
+		base := results[0]
+		ratio := func(a, b float64) string {
+			if b == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2fx", a/b)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n",
+			r.Engine, r.IOPS, ratio(r.IOPS, base.IOPS), r.BWBytes/(1<<20),
+			us(r.Lat.P50), us(r.Lat.P99), us(r.Lat.P9999), us(r.Lat.Max),
+			us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, ratio(r.CPUPerIONs, base.CPUPerIONs))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range results {
+		if r.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Engine, r.Note)
+		}
+	}
+	return nil
+}
+
+// WriteJSON prints results as a JSON array.
+func WriteJSON(w io.Writer, results []Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(results)
+}
+
+func (r Result) String() string {
+	var sb strings.Builder
+	WriteTable(&sb, []Result{r})
+	return sb.String()
+}
