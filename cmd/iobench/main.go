@@ -58,11 +58,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 type options struct {
-	job     bench.Job
-	engines []bench.Engine
-	repeat  int
-	json    bool
-	tempDir string // the default file's directory, removed at the end
+	job        bench.Job
+	engines    []bench.Engine
+	repeat     int
+	json       bool
+	tempDir    string // the default file's directory, removed at the end
 	cpuprofile string
 }
 
