@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,6 +44,26 @@ type window struct {
 	start, from, deadline time.Time
 	cpuFrom, cpuTo        unix.Rusage
 	done                  chan struct{}
+	live                  atomic.Int64 // I/Os completed so far, for the status line
+}
+
+// current is the run in progress, for LiveStatus.
+var current atomic.Pointer[window]
+
+// LiveStatus describes the run in progress: how far it is (0..1), its IOPS
+// since the start, and the time left. ok is false between runs.
+func LiveStatus() (done, iops float64, left time.Duration, ok bool) {
+	w := current.Load()
+	if w == nil {
+		return 0, 0, 0, false
+	}
+	now := time.Now()
+	total := w.deadline.Sub(w.start)
+	el := min(now.Sub(w.start), total)
+	if el <= 0 {
+		return 0, 0, total, true
+	}
+	return float64(el) / float64(total), float64(w.live.Load()) / el.Seconds(), total - el, true
 }
 
 // startWindow begins a run now and samples CPU time at the end of the ramp
@@ -51,6 +72,7 @@ func startWindow(job Job) *window {
 	w := &window{start: time.Now(), done: make(chan struct{})}
 	w.from = w.start.Add(job.Ramp)
 	w.deadline = w.from.Add(job.Runtime)
+	current.Store(w)
 	go func() {
 		time.Sleep(time.Until(w.from))
 		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuFrom)
@@ -69,6 +91,7 @@ type queueStats struct {
 	ops, bytes, errs int64
 	lat, slat        histogram
 	firstErr         error
+	verify           verifyStats
 }
 
 func newQueueStats() *queueStats {
@@ -85,10 +108,15 @@ func (q *queueStats) fail(err error) {
 // finish merges the queues into a Result.
 func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error) {
 	<-w.done
+	current.CompareAndSwap(w, nil)
 	r := Result{Engine: engine, Job: job.Name, Elapsed: w.deadline.Sub(w.from)}
 	lat, slat := newHistogram(), newHistogram()
 	var firstErr error
 	for _, q := range qs {
+		r.VerifyErrs += q.verify.failures
+		if r.VerifyFirst == "" && q.verify.first != nil {
+			r.VerifyFirst = q.verify.first.Error()
+		}
 		r.Ops += q.ops
 		r.Bytes += q.bytes
 		r.Errors += q.errs
@@ -174,7 +202,7 @@ func Prepare(job Job) error {
 		return f.Close()
 	}
 	var st unix.Stat_t
-	if err := unix.Stat(job.Filename, &st); err == nil && st.Size >= job.Size && st.Blocks*512 >= job.Size {
+	if err := unix.Stat(job.Filename, &st); err == nil && st.Size >= job.Size && st.Blocks*512 >= job.Size && preparedForVerify(job) {
 		return nil // written before (a file of that size with every block allocated)
 	}
 	flags := os.O_RDWR | os.O_CREATE
@@ -192,6 +220,11 @@ func Prepare(job Job) error {
 	buf := aio.AlignedBuffer(1 << 20)
 	for off := int64(0); off < job.Size; off += int64(len(buf)) {
 		fillBlock(buf, uint64(off))
+		if job.Verify != "" { // every block stamped as generation 0
+			for b := int64(0); b+job.BS <= int64(len(buf)); b += job.BS {
+				stampBlock(buf[b:b+job.BS], off+b, 0, job.Seed)
+			}
+		}
 		n := min(int64(len(buf)), job.Size-off)
 		if job.Direct {
 			n = (n + 511) / 512 * 512
@@ -201,6 +234,24 @@ func Prepare(job Job) error {
 		}
 	}
 	return f.Sync()
+}
+
+// preparedForVerify reports whether the file's blocks carry this job's
+// verify headers (judged by the first block), or the job does not verify.
+func preparedForVerify(job Job) bool {
+	if job.Verify == "" {
+		return true
+	}
+	f, err := os.Open(job.Filename)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, job.BS)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return false
+	}
+	return newStamper(&job).check(b, 0) == nil
 }
 
 func isEINVAL(err error) bool {

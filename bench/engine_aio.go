@@ -54,6 +54,7 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 	}
 	defer ctx.Close()
 	gen := newOffsets(&job, stream)
+	stamp := newStamper(&job)
 	cbs := make([]aio.IOCB, depth)
 	bufs := make([][]byte, depth)
 	starts := make([]time.Time, depth)
@@ -83,6 +84,9 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 				cb.Op = aio.OpWrite
 				if job.RW == Append {
 					cb.Offset = appendOff.Add(job.BS) - job.BS
+				}
+				if stamp != nil {
+					stamp.stamp(cb.Buf, cb.Offset)
 				}
 				writes++
 				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
@@ -116,11 +120,17 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 		done := time.Now()
 		for _, ev := range events[:n] {
 			idx := int(ev.IOCB.UserData)
+			if ev.Err == nil && stamp != nil && ev.IOCB.Op == aio.OpRead && ev.N == len(ev.IOCB.Buf) {
+				if err := stamp.check(ev.IOCB.Buf, ev.IOCB.Offset); err != nil {
+					q.verify.fail(err)
+				}
+			}
 			if ev.Err != nil {
 				q.fail(ev.Err)
 			} else if w.measuring(done) && ev.IOCB.Op != aio.OpFdatasync {
 				q.lat.record(done.Sub(starts[idx]))
 				q.ops++
+				w.live.Add(1)
 				q.bytes += int64(ev.N)
 			}
 			free = append(free, idx)

@@ -30,6 +30,7 @@ func (PsyncEngine) Run(job Job) (Result, error) {
 	defer f.Close()
 	fd := int(f.Fd())
 	var appendOff, writes atomic.Int64
+	stamp := newStamper(&job)
 	w := startWindow(job)
 	qs := runQueues(job.NumJobs*job.IODepth, func(i int, q *queueStats) {
 		gen := newOffsets(&job, uint64(i))
@@ -47,12 +48,20 @@ func (PsyncEngine) Run(job Job) (Result, error) {
 				if job.RW == Append {
 					off = appendOff.Add(job.BS) - job.BS
 				}
+				if stamp != nil {
+					stamp.stamp(buf, off)
+				}
 				n, err = unix.Pwrite(fd, buf, off)
 				if job.FsyncN > 0 && writes.Add(1)%int64(job.FsyncN) == 0 && err == nil {
 					err = unix.Fdatasync(fd)
 				}
 			} else {
 				n, err = unix.Pread(fd, buf, off)
+				if err == nil && n == len(buf) && stamp != nil {
+					if verr := stamp.check(buf, off); verr != nil {
+						q.verify.fail(verr)
+					}
+				}
 			}
 			done := time.Now()
 			if err != nil {
@@ -65,6 +74,7 @@ func (PsyncEngine) Run(job Job) (Result, error) {
 			if w.measuring(done) {
 				q.lat.record(done.Sub(t0))
 				q.ops++
+				w.live.Add(1)
 				q.bytes += int64(n)
 			}
 		}

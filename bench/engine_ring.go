@@ -54,7 +54,10 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 	}
 	defer r.Close()
 	gen := newOffsets(&job, stream)
+	stamp := newStamper(&job)
 	bufs := make([][]byte, depth)
+	offs := make([]int64, depth)
+	isRead := make([]bool, depth)
 	starts := make([]time.Time, depth)
 	isSync := make([]bool, depth)
 	free := make([]int, 0, depth)
@@ -76,13 +79,16 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 			free = free[:len(free)-1]
 			off, write := gen.nextOp()
 			s := r.NextSQE()
-			isSync[idx] = false
+			isSync[idx], isRead[idx] = false, !write
 			switch {
 			case !write:
 				s.PrepRead(fd, bufs[idx], uint64(off), 0)
 			default:
 				if job.RW == Append {
 					off = appendOff.Add(job.BS) - job.BS
+				}
+				if stamp != nil {
+					stamp.stamp(bufs[idx], off)
 				}
 				s.PrepWrite(fd, bufs[idx], uint64(off), 0)
 				writes++
@@ -93,7 +99,7 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 				}
 			}
 			s.UserData = uint64(idx)
-			starts[idx] = now
+			starts[idx], offs[idx] = now, off
 		}
 		if r.SQPending() > 0 {
 			t0 := time.Now()
@@ -118,11 +124,17 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 		done := time.Now()
 		for _, c := range cqes[:n] {
 			idx := int(c.UserData)
+			if stamp != nil && isRead[idx] && int(c.Res) == len(bufs[idx]) {
+				if err := stamp.check(bufs[idx], offs[idx]); err != nil {
+					q.verify.fail(err)
+				}
+			}
 			if c.Res < 0 {
 				q.fail(unix.Errno(-c.Res))
 			} else if w.measuring(done) && !isSync[idx] {
 				q.lat.record(done.Sub(starts[idx]))
 				q.ops++
+				w.live.Add(1)
 				q.bytes += int64(c.Res)
 			}
 			free = append(free, idx)

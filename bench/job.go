@@ -47,6 +47,7 @@ type Job struct {
 	FsyncN    int           // an fdatasync after every FsyncN writes (0: none)
 	Filename  string
 	Seed      uint64
+	Verify    string // "xxhash": every written block carries a checked header
 }
 
 // DefaultJob is the job iobench runs with no arguments.
@@ -82,6 +83,10 @@ func (j *Job) Validate() error {
 		return errors.New("fsync must not be negative")
 	case j.Filename == "":
 		return errors.New("no filename")
+	case j.Verify != "" && j.Verify != "xxhash":
+		return fmt.Errorf("verify %q: only xxhash is supported", j.Verify)
+	case j.Verify != "" && j.BS < verifyHeaderBytes:
+		return fmt.Errorf("verify needs bs of at least %d bytes", verifyHeaderBytes)
 	}
 	return nil
 }

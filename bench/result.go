@@ -22,22 +22,23 @@ type Percentiles struct {
 
 // Result is what one engine did on one job.
 type Result struct {
-	Engine     string        `json:"engine"`
-	Job        string        `json:"job"`
-	Ops        int64         `json:"ops"`
-	Bytes      int64         `json:"bytes"`
-	Elapsed    time.Duration `json:"elapsed_ns"`
-	IOPS       float64       `json:"iops"`
-	BWBytes    float64       `json:"bw_bytes_per_s"`
-	Lat        Percentiles   `json:"lat_ns"`  // completion latency: submit to completion
-	Slat       Percentiles   `json:"slat_ns"` // submission latency: one Submit (or io_uring_enter) call
-	CPUUser    float64       `json:"cpu_user_s"`
-	CPUSys     float64       `json:"cpu_sys_s"`
-	CPUPerIONs float64       `json:"cpu_ns_per_io"`
-	Errors     int64         `json:"errors"`
-	VerifyErrs int64         `json:"verify_errors"`
-	Stats      *aio.Stats    `json:"aio_stats,omitempty"`
-	Note       string        `json:"note,omitempty"`
+	Engine      string        `json:"engine"`
+	Job         string        `json:"job"`
+	Ops         int64         `json:"ops"`
+	Bytes       int64         `json:"bytes"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	IOPS        float64       `json:"iops"`
+	BWBytes     float64       `json:"bw_bytes_per_s"`
+	Lat         Percentiles   `json:"lat_ns"`  // completion latency: submit to completion
+	Slat        Percentiles   `json:"slat_ns"` // submission latency: one Submit (or io_uring_enter) call
+	CPUUser     float64       `json:"cpu_user_s"`
+	CPUSys      float64       `json:"cpu_sys_s"`
+	CPUPerIONs  float64       `json:"cpu_ns_per_io"`
+	Errors      int64         `json:"errors"`
+	VerifyErrs  int64         `json:"verify_errors"`
+	VerifyFirst string        `json:"verify_first,omitempty"` // the first failure, naming its offset
+	Stats       *aio.Stats    `json:"aio_stats,omitempty"`
+	Note        string        `json:"note,omitempty"`
 }
 
 // histogram records latencies from 1 ns to 100 s with 3 significant digits.
@@ -107,4 +108,16 @@ func (r Result) String() string {
 	var sb strings.Builder
 	WriteTable(&sb, []Result{r})
 	return sb.String()
+}
+
+// WriteMarkdown prints results as a markdown table, with ratios to the
+// first result, for docs/benchmarks.md.
+func WriteMarkdown(w io.Writer, job string, results []Result) error {
+	fmt.Fprintf(w, "| job | engine | IOPS | vs %s | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us |\n", results[0].Engine)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	for _, r := range results {
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.2fx | %s | %s | %s | %s | %.2f |\n", job, r.Engine, r.IOPS, r.IOPS/results[0].IOPS,
+			us(r.Lat.P50), us(r.Lat.P9999), us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000)
+	}
+	return nil
 }

@@ -132,3 +132,22 @@ func TestSQPoll(t *testing.T) {
 		t.Fatalf("read under SQPOLL: res %d, equal %v", c.Res, bytes.Equal(back, buf))
 	}
 }
+
+// TestPrepResetsTheEntry: preparing an entry again (a write turned into an
+// fsync) leaves no operand of the first preparation behind; an fsync with
+// a buffer address would fail with EINVAL.
+func TestPrepResetsTheEntry(t *testing.T) {
+	r := newTestRing(t, Config{Entries: 4})
+	_, fd := directFile(t)
+	buf := alignedBuf(t, 4096)
+	s := sqe(t, r)
+	s.PrepWrite(fd, buf, 8192, RWFNoWait)
+	s.Flags |= SQEIOLink
+	s.PrepFsync(fd, FsyncDatasync)
+	if *s != (SQE{Opcode: OpFsync, Fd: fd, OpFlags: FsyncDatasync}) {
+		t.Fatalf("entry after PrepFsync: %+v", *s)
+	}
+	if c := waitOne(t, r); c.Res != 0 {
+		t.Fatalf("fsync prepared over a write: res %d", c.Res)
+	}
+}

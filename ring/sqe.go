@@ -7,9 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Preparation of submission queue entries. Each Prep sets the opcode and
-// its operands on an entry from NextSQE (which comes zeroed); the caller
-// sets UserData and any SQE flags (Flags |= SQEIOLink, ...) itself.
+// Preparation of submission queue entries. Each Prep resets the whole
+// entry, then sets the opcode and its operands, so that no operand of an
+// earlier preparation survives (the kernel refuses, with EINVAL, an fsync
+// that carries a buffer address, for one). The caller sets UserData and
+// any SQE flags (Flags |= SQEIOLink, ...) after the Prep.
 //
 // Memory passed here by address (buffers, iovec arrays) must stay valid and
 // must not move until the kernel is done with it: buffers until their CQE,
@@ -30,15 +32,11 @@ func Addr(b []byte) uintptr {
 }
 
 func (s *SQE) prepRW(op uint8, fd int32, addr uint64, length uint32, off uint64) {
-	s.Opcode = op
-	s.Fd = fd
-	s.Addr = addr
-	s.Len = length
-	s.Off = off
+	*s = SQE{Opcode: op, Fd: fd, Addr: addr, Len: length, Off: off}
 }
 
 // PrepNop prepares a no-op, which completes with result 0.
-func (s *SQE) PrepNop() { s.Opcode = OpNop }
+func (s *SQE) PrepNop() { *s = SQE{Opcode: OpNop} }
 
 // PrepRead reads len(buf) bytes at off. rwFlags are RWF_* flags.
 func (s *SQE) PrepRead(fd int32, buf []byte, off uint64, rwFlags uint32) {
@@ -82,9 +80,7 @@ func (s *SQE) PrepWriteFixed(fd int32, buf []byte, off uint64, bufIndex uint16, 
 
 // PrepFsync syncs the file; fsyncFlags FsyncDatasync makes it fdatasync.
 func (s *SQE) PrepFsync(fd int32, fsyncFlags uint32) {
-	s.Opcode = OpFsync
-	s.Fd = fd
-	s.OpFlags = fsyncFlags
+	*s = SQE{Opcode: OpFsync, Fd: fd, OpFlags: fsyncFlags}
 }
 
 // PrepFallocate is fallocate(fd, mode, off, length).
@@ -96,9 +92,7 @@ func (s *SQE) PrepFallocate(fd int32, mode uint32, off, length uint64) {
 // PrepPollAdd waits for events (POLLIN, ...) on fd; with multishot it
 // keeps posting a CQE (with CQEFMore) for every readiness until cancelled.
 func (s *SQE) PrepPollAdd(fd int32, events uint32, multishot bool) {
-	s.Opcode = OpPollAdd
-	s.Fd = fd
-	s.OpFlags = events
+	*s = SQE{Opcode: OpPollAdd, Fd: fd, OpFlags: events}
 	if multishot {
 		s.Len = PollAddMulti
 	}
@@ -107,10 +101,7 @@ func (s *SQE) PrepPollAdd(fd int32, events uint32, multishot bool) {
 // PrepCancel cancels the request whose user_data is target (with flags 0),
 // or several at once (CancelAll, CancelAny, CancelFd with fd).
 func (s *SQE) PrepCancel(target uint64, fd int32, cancelFlags uint32) {
-	s.Opcode = OpAsyncCancel
-	s.Addr = target
-	s.Fd = fd
-	s.OpFlags = cancelFlags
+	*s = SQE{Opcode: OpAsyncCancel, Addr: target, Fd: fd, OpFlags: cancelFlags}
 	if cancelFlags&CancelFd == 0 {
 		s.Fd = -1
 	}

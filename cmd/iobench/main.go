@@ -2,9 +2,16 @@
 // runtime with the pread/pwrite baseline, the bare ring and fio itself,
 // side by side, on your own hardware.
 //
-// With no arguments it runs the default job: 4 KiB random reads at queue
-// depth 32 on a 1 GiB file in the system temp directory (created, filled
-// and removed), comparing aio with psync. Flags are named as fio names them.
+//	iobench                              # the default job: aio vs psync
+//	iobench --rw=append --iodepth=16 --compare=aio,ring,fio
+//	iobench --verify=xxhash --rw=randrw  # every block checked on read
+//	iobench job.fio                      # the jobs of a fio job file
+//	iobench --rw=mixed --compare=aio,ring  # submission latency under a mix
+//
+// With no arguments it runs 4 KiB random reads at queue depth 32 on a 1 GiB
+// file in the system temp directory (created, filled and removed), 10 s per
+// engine, aio then psync. Flags are named as fio names them. Exit status: 0
+// done, 1 a failure (an I/O error, a verify mismatch), 2 a usage error.
 package main
 
 import (
@@ -17,17 +24,21 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nowaitio/nowait/bench"
 )
 
-// Exit statuses: 2 for usage errors, 1 for failures.
 const (
 	exitFail  = 1
 	exitUsage = 2
 )
 
 type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -38,103 +49,146 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
-		var ue usageError
-		if errors.As(err, &ue) {
-			return exitUsage
-		}
-		return exitFail
+	if err == nil {
+		err = execute(opts, stdout, stderr)
 	}
-	if err := execute(opts, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
-		var ue usageError
-		if errors.As(err, &ue) {
-			return exitUsage
-		}
-		return exitFail
+	if err == nil {
+		return 0
 	}
-	return 0
+	fmt.Fprintf(stderr, "iobench: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFail
 }
 
 type options struct {
-	job        bench.Job
+	jobs       []bench.Job
 	engines    []bench.Engine
 	repeat     int
-	json       bool
+	format     string
 	tempDir    string // the default file's directory, removed at the end
 	cpuprofile string
+	status     bool // a live status line (stdout is a terminal)
 }
 
 func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("iobench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: iobench [flags] [job.fio]\n\nAn fio-like benchmark comparing nowait's aio runtime with the pread/pwrite\nbaseline (psync), the bare ring and fio. Flags as fio names them:\n\n")
+		fs.PrintDefaults()
+	}
 	def := bench.DefaultJob()
-	rw := fs.String("rw", string(def.RW), "read, write, randread, randwrite, randrw or append")
+	rw := fs.String("rw", string(def.RW), "read, write, randread, randwrite, randrw, append, or mixed (the submission-latency mix)")
 	bs := fs.String("bs", "4k", "block size (4096, 4k, 1M)")
 	iodepth := fs.Int("iodepth", def.IODepth, "I/Os in flight per job")
 	numjobs := fs.Int("numjobs", def.NumJobs, "jobs running at once")
-	size := fs.String("size", "1g", "file size")
+	size := fs.String("size", "1g", "file size (append: how far the file may grow)")
 	runtimeS := fs.String("runtime", "10s", "measured time per engine and repeat")
 	ramp := fs.String("ramp_time", "0", "time run before measuring")
 	direct := fs.Int("direct", 1, "1: O_DIRECT, 0: page cache")
 	filename := fs.String("filename", "", "the file (default: a new file in the system temp directory, removed at the end)")
-	ioengine := fs.String("ioengine", "", "one engine: aio, psync, ring or fio (like --compare with one name)")
-	compare := fs.String("compare", "aio,psync", "engines to run in turn, the first is the base of the ratios")
+	ioengine := fs.String("ioengine", "", "run one engine: aio, psync, ring or fio")
+	compare := fs.String("compare", "aio,psync", "engines to run in turn; ratios are to the first")
 	repeat := fs.Int("repeat", 1, "interleaved repeats per engine; the median run is reported")
 	rwmix := fs.Int("rwmixread", 50, "randrw: percent of reads")
 	dist := fs.String("random_distribution", "random", "random or zipf:THETA")
-	fsync := fs.Int("fdatasync", 0, "an fdatasync after every N writes")
-	format := fs.String("output-format", "normal", "normal or json")
-	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the whole run to this file")
+	fsync := fs.Int("fdatasync", 0, "every Nth write slot is an fdatasync ordered after earlier writes (fio: an fdatasync after every N writes)")
+	verify := fs.String("verify", "", "xxhash: a header and checksum in every written block, checked on every read")
+	format := fs.String("output-format", "normal", "normal, json or markdown")
+	submissions := fs.Int("submissions", 200000, "--rw=mixed: timed Submit calls")
+	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
 		return nil, usageError{err}
 	}
-	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Errorf("unexpected argument %q (job files come later; use flags)", fs.Arg(0))}
-	}
-	o := &options{job: def, repeat: *repeat, cpuprofile: *cpuprofile}
-	j := &o.job
-	j.RW = bench.RW(*rw)
-	var err error
-	if j.BS, err = bench.ParseSize(*bs); err != nil {
-		return nil, usageError{fmt.Errorf("--bs: %w", err)}
-	}
-	if j.Size, err = bench.ParseSize(*size); err != nil {
-		return nil, usageError{fmt.Errorf("--size: %w", err)}
-	}
-	if j.Runtime, err = bench.ParseDuration(*runtimeS); err != nil {
-		return nil, usageError{fmt.Errorf("--runtime: %w", err)}
-	}
-	if j.Ramp, err = bench.ParseDuration(*ramp); err != nil {
-		return nil, usageError{fmt.Errorf("--ramp_time: %w", err)}
-	}
-	j.IODepth, j.NumJobs, j.RWMixRead, j.FsyncN = *iodepth, *numjobs, *rwmix, *fsync
-	switch *direct {
-	case 0, 1:
-		j.Direct = *direct == 1
+	o := &options{repeat: *repeat, format: *format, cpuprofile: *cpuprofile}
+	switch o.format {
+	case "normal", "json", "markdown":
 	default:
-		return nil, usageError{fmt.Errorf("--direct must be 0 or 1, not %d", *direct)}
-	}
-	if *dist != "random" {
-		theta, ok := strings.CutPrefix(*dist, "zipf:")
-		v, err := strconv.ParseFloat(theta, 64)
-		if !ok || err != nil || v <= 0 {
-			return nil, usageError{fmt.Errorf("--random_distribution %q: want random or zipf:THETA with THETA > 0", *dist)}
-		}
-		j.ZipfTheta = v
-	}
-	switch *format {
-	case "normal", "json":
-		o.json = *format == "json"
-	default:
-		return nil, usageError{fmt.Errorf("--output-format %q: want normal or json", *format)}
+		return nil, usageError{fmt.Errorf("--output-format %q: want normal, json or markdown", o.format)}
 	}
 	if o.repeat < 1 {
-		return nil, usageError{fmt.Errorf("--repeat must be at least 1")}
+		return nil, usageError{errors.New("--repeat must be at least 1")}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// The jobs: from a job file, or the default job; explicit flags win.
+	jobs := []bench.Job{def}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		jf, err := os.Open(fs.Arg(0))
+		if err != nil {
+			return nil, usageError{fmt.Errorf("job file: %w", err)}
+		}
+		jobs, err = bench.ParseJobFile(jf)
+		jf.Close()
+		if err != nil {
+			return nil, usageError{err}
+		}
+	default:
+		return nil, usageError{fmt.Errorf("one job file at most, got %d arguments", fs.NArg())}
+	}
+	mixed := *rw == "mixed"
+	for i := range jobs {
+		j := &jobs[i]
+		apply := func(name string, f func() error) error {
+			if !set[name] && fs.NArg() == 1 {
+				return nil // the job file's value stands
+			}
+			if err := f(); err != nil {
+				return usageError{fmt.Errorf("--%s: %w", name, err)}
+			}
+			return nil
+		}
+		var err error
+		for _, step := range []struct {
+			name string
+			f    func() error
+		}{
+			{"rw", func() error {
+				if !mixed {
+					j.RW = bench.RW(*rw)
+				}
+				return nil
+			}},
+			{"bs", func() (e error) { j.BS, e = bench.ParseSize(*bs); return }},
+			{"size", func() (e error) { j.Size, e = bench.ParseSize(*size); return }},
+			{"runtime", func() (e error) { j.Runtime, e = bench.ParseDuration(*runtimeS); return }},
+			{"ramp_time", func() (e error) { j.Ramp, e = bench.ParseDuration(*ramp); return }},
+			{"iodepth", func() error { j.IODepth = *iodepth; return nil }},
+			{"numjobs", func() error { j.NumJobs = *numjobs; return nil }},
+			{"rwmixread", func() error { j.RWMixRead = *rwmix; return nil }},
+			{"fdatasync", func() error { j.FsyncN = *fsync; return nil }},
+			{"verify", func() error { j.Verify = *verify; return nil }},
+			{"filename", func() error {
+				if *filename != "" {
+					j.Filename = *filename
+				}
+				return nil
+			}},
+			{"direct", func() error {
+				if *direct != 0 && *direct != 1 {
+					return fmt.Errorf("must be 0 or 1, not %d", *direct)
+				}
+				j.Direct = *direct == 1
+				return nil
+			}},
+			{"random_distribution", func() error { return parseDist(j, *dist) }},
+		} {
+			if err = apply(step.name, step.f); err != nil {
+				return nil, err
+			}
+		}
+		if fs.NArg() == 0 {
+			j.Name = fmt.Sprintf("%s-%s-qd%d", *rw, *bs, j.IODepth)
+		}
 	}
 	names := *compare
 	if *ioengine != "" {
@@ -145,23 +199,63 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		if err != nil {
 			return nil, usageError{err}
 		}
+		if mixed && e.Name() != "aio" && e.Name() != "ring" {
+			return nil, usageError{fmt.Errorf("--rw=mixed runs on the aio and ring engines, not %s", e.Name())}
+		}
 		o.engines = append(o.engines, e)
 	}
-	j.Name = fmt.Sprintf("%s-%s-qd%d", j.RW, *bs, j.IODepth)
-	j.Filename = *filename
-	if j.Filename == "" {
-		dir, err := os.MkdirTemp("", "iobench")
-		if err != nil {
-			return nil, err
-		}
-		o.tempDir = dir
-		j.Filename = filepath.Join(dir, "iobench.dat")
+	if err := o.placeFiles(jobs); err != nil {
+		return nil, err
 	}
-	if err := j.Validate(); err != nil {
-		o.cleanup()
-		return nil, usageError{err}
+	for i := range jobs {
+		if mixed {
+			jobs[i].RW = "mixed"
+			continue
+		}
+		if err := jobs[i].Validate(); err != nil {
+			o.cleanup()
+			return nil, usageError{fmt.Errorf("job %s: %w", jobs[i].Name, err)}
+		}
+	}
+	o.jobs = jobs
+	o.status = o.format == "normal" && isTerminal(os.Stdout)
+	if mixed {
+		o.jobs[0].Size = int64(*submissions) // carried to the mixed job below
 	}
 	return o, nil
+}
+
+func parseDist(j *bench.Job, dist string) error {
+	if dist == "random" {
+		j.ZipfTheta = 0
+		return nil
+	}
+	theta, ok := strings.CutPrefix(dist, "zipf:")
+	v, err := strconv.ParseFloat(theta, 64)
+	if !ok || err != nil || v <= 0 {
+		return fmt.Errorf("%q: want random or zipf:THETA with THETA > 0", dist)
+	}
+	j.ZipfTheta = v
+	return nil
+}
+
+// placeFiles gives jobs without a filename a new file in the system temp
+// directory, removed at the end.
+func (o *options) placeFiles(jobs []bench.Job) error {
+	for i := range jobs {
+		if jobs[i].Filename != "" {
+			continue
+		}
+		if o.tempDir == "" {
+			dir, err := os.MkdirTemp("", "iobench")
+			if err != nil {
+				return err
+			}
+			o.tempDir = dir
+		}
+		jobs[i].Filename = filepath.Join(o.tempDir, fmt.Sprintf("iobench-%d.dat", i))
+	}
+	return nil
 }
 
 func (o *options) cleanup() {
@@ -170,18 +264,13 @@ func (o *options) cleanup() {
 	}
 }
 
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 func execute(o *options, stdout, stderr io.Writer) error {
 	defer o.cleanup()
-	j := o.job
-	if !o.json {
-		fmt.Fprintf(stdout, "job %s: rw=%s bs=%d iodepth=%d numjobs=%d size=%d runtime=%v direct=%v file=%s\n",
-			j.Name, j.RW, j.BS, j.IODepth, j.NumJobs, j.Size, j.Runtime, j.Direct, j.Filename)
-	}
-	progress := func(engine string, rep int) {
-		if !o.json {
-			fmt.Fprintf(stderr, "running %s (repeat %d of %d)...\n", engine, rep+1, o.repeat)
-		}
-	}
 	if o.cpuprofile != "" {
 		pf, err := os.Create(o.cpuprofile)
 		if err != nil {
@@ -193,15 +282,103 @@ func execute(o *options, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	results, err := bench.Compare(j, o.engines, o.repeat, progress)
-	if errors.Is(err, bench.ErrNoFio) {
-		return usageError{err}
+	var all [][]bench.Result
+	for _, j := range o.jobs {
+		results, err := o.runJob(j, stdout)
+		if errors.Is(err, bench.ErrNoFio) {
+			return usageError{err}
+		}
+		if err != nil {
+			return err
+		}
+		all = append(all, results)
 	}
+	if o.format == "json" {
+		var flat []bench.Result
+		for _, rs := range all {
+			flat = append(flat, rs...)
+		}
+		if err := bench.WriteJSON(stdout, flat); err != nil {
+			return err
+		}
+	}
+	for _, rs := range all {
+		for _, r := range rs {
+			if r.VerifyErrs > 0 {
+				return fmt.Errorf("%s on %s: %d blocks failed verification; the first: %s", r.Engine, r.Job, r.VerifyErrs, r.VerifyFirst)
+			}
+		}
+	}
+	return nil
+}
+
+func (o *options) runJob(j bench.Job, stdout io.Writer) ([]bench.Result, error) {
+	if o.format == "normal" {
+		if j.RW == "mixed" {
+			fmt.Fprintf(stdout, "job mixed: queue depth 64: 4 KiB appends, 512-byte writes into a fallocate'd file, 4 KiB random reads, an fdatasync every 1000 writes; %d timed submissions\n", j.Size)
+		} else {
+			fmt.Fprintf(stdout, "job %s: rw=%s bs=%d iodepth=%d numjobs=%d size=%d runtime=%v direct=%v verify=%q file=%s\n",
+				j.Name, j.RW, j.BS, j.IODepth, j.NumJobs, j.Size, j.Runtime, j.Direct, j.Verify, j.Filename)
+		}
+	}
+	stop := o.startStatus(stdout)
+	var results []bench.Result
+	var err error
+	if j.RW == "mixed" {
+		results, err = runMixed(j, o.engines)
+	} else {
+		results, err = bench.Compare(j, o.engines, o.repeat, nil)
+	}
+	stop()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if o.json {
-		return bench.WriteJSON(stdout, results)
+	switch o.format {
+	case "normal":
+		err = bench.WriteTable(stdout, results)
+	case "markdown":
+		err = bench.WriteMarkdown(stdout, j.Name, results)
 	}
-	return bench.WriteTable(stdout, results)
+	return results, err
+}
+
+func runMixed(j bench.Job, engines []bench.Engine) ([]bench.Result, error) {
+	m := bench.DefaultMixedJob(filepath.Dir(j.Filename))
+	m.Submissions = int(j.Size)
+	var out []bench.Result
+	for _, e := range engines {
+		r, err := bench.RunMixed(m, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// startStatus prints a status line (engine, percent done, IOPS, time
+// left) twice a second while a run goes on, when stdout is a terminal.
+func (o *options) startStatus(w io.Writer) (stop func()) {
+	if !o.status {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				if frac, iops, left, ok := bench.LiveStatus(); ok {
+					fmt.Fprintf(w, "\r\033[K%3.0f%%  %8.0f IOPS  %v left", frac*100, iops, left.Round(time.Second))
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

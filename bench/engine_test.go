@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func smallJob(t *testing.T, rw RW) Job {
+	j := DefaultJob()
+	j.Name, j.RW, j.Size, j.Runtime, j.IODepth = "test-"+string(rw), rw, 8<<20, 300*time.Millisecond, 8
+	j.Filename = filepath.Join(t.TempDir(), "f")
+	return j
+}
+
+// TestEnginesRun runs every engine shortly on a small file with each
+// pattern, and checks that I/O happened and was measured.
+func TestEnginesRun(t *testing.T) {
+	engines := []Engine{AIOEngine{}, PsyncEngine{}, RingEngine{}}
+	for _, rw := range []RW{RandRead, Read, Write, RandWrite, RandRW, Append} {
+		job := smallJob(t, rw)
+		job.Verify = "xxhash"
+		job.FsyncN = 50
+		results, err := Compare(job, engines, 1, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", rw, err)
+		}
+		for _, r := range results {
+			if r.Ops == 0 || r.IOPS <= 0 || r.Lat.Count != r.Ops || r.Lat.P50 <= 0 || r.Errors != 0 || r.VerifyErrs != 0 {
+				t.Errorf("%s on %s: %+v", r.Engine, rw, r)
+			}
+			if r.Engine != "psync" && r.Slat.Count == 0 {
+				t.Errorf("%s on %s: no submission latency measured", r.Engine, rw)
+			}
+		}
+	}
+}
+
+// TestVerifyRunFailsOnCorruptBlock corrupts one block of a prepared file
+// on purpose: a verifying read job must report it, naming the offset.
+func TestVerifyRunFailsOnCorruptBlock(t *testing.T) {
+	job := smallJob(t, RandRead)
+	job.Size, job.Verify = 64*4096, "xxhash" // few blocks: every one gets read
+	if err := Prepare(job); err != nil {
+		t.Fatal(err)
+	}
+	const bad = 37 * 4096
+	f, err := os.OpenFile(job.Filename, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("corrupted on purpose"), bad+100); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, e := range []Engine{AIOEngine{}, PsyncEngine{}, RingEngine{}} {
+		r, err := e.Run(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.VerifyErrs == 0 || !strings.Contains(r.VerifyFirst, fmt.Sprintf("offset %d", bad)) {
+			t.Errorf("%s: %d verify errors, first %q; want the block at %d named", e.Name(), r.VerifyErrs, r.VerifyFirst, bad)
+		}
+	}
+}
+
+// TestFioEngine runs fio itself when it is installed (.ci/run installs it).
+func TestFioEngine(t *testing.T) {
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio is not installed (apt-get install -y fio); .ci/run installs it")
+	}
+	for _, rw := range []RW{RandRead, Append} {
+		job := smallJob(t, rw)
+		job.Runtime = time.Second
+		results, err := Compare(job, []Engine{FioEngine{}}, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := results[0]
+		if r.Ops == 0 || r.IOPS <= 0 || r.Lat.P50 <= 0 || r.CPUPerIONs <= 0 {
+			t.Errorf("fio %s: %+v", rw, r)
+		}
+	}
+}
+
+func TestUnknownEngine(t *testing.T) {
+	if _, err := EngineByName("spdk"); err == nil || !strings.Contains(err.Error(), "aio, psync, ring, fio") {
+		t.Fatalf("EngineByName(spdk): %v", err)
+	}
+}

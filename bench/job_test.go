@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSize(t *testing.T) {
+	good := map[string]int64{
+		"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4096, "4kb": 4096, "1M": 1 << 20, "1MiB": 1 << 20,
+		"1g": 1 << 30, "2G": 2 << 30, "1t": 1 << 40, "0": 0, " 16k ": 16384,
+	}
+	for in, want := range good {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "k", "4x", "-4k", "1.5M", "abc", "99999999999999t"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"10": 10 * time.Second, "10s": 10 * time.Second, "500ms": 500 * time.Millisecond, "2m": 2 * time.Minute, "0.5": 500 * time.Millisecond} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := ParseDuration("soon"); err == nil {
+		t.Error("ParseDuration(soon) accepted")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	base := DefaultJob()
+	base.Filename = "/tmp/x"
+	if err := base.Validate(); err != nil {
+		t.Fatalf("default job: %v", err)
+	}
+	cases := map[string]func(j *Job){
+		"unknown rw":         func(j *Job) { j.RW = "sideways" },
+		"bs 0":               func(j *Job) { j.BS = 0 },
+		"bs 100 direct":      func(j *Job) { j.BS = 100 },
+		"iodepth 0":          func(j *Job) { j.IODepth = 0 },
+		"numjobs 0":          func(j *Job) { j.NumJobs = 0 },
+		"size below bs":      func(j *Job) { j.Size = 100 },
+		"runtime 0":          func(j *Job) { j.Runtime = 0 },
+		"rwmixread 101":      func(j *Job) { j.RWMixRead = 101 },
+		"no file":            func(j *Job) { j.Filename = "" },
+		"verify md5":         func(j *Job) { j.Verify = "md5" },
+		"negative ramp":      func(j *Job) { j.Ramp = -time.Second },
+		"negative zipf":      func(j *Job) { j.ZipfTheta = -1 },
+		"verify small bs":    func(j *Job) { j.Verify, j.BS, j.Direct = "xxhash", 16, false },
+		"negative fdatasync": func(j *Job) { j.FsyncN = -1 },
+	}
+	for name, mutate := range cases {
+		j := base
+		mutate(&j)
+		if err := j.Validate(); err == nil {
+			t.Errorf("%s: Validate accepted %+v", name, j)
+		}
+	}
+}
+
+func TestParseJobFiles(t *testing.T) {
+	f, err := os.Open("testdata/randread.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	jobs, err := ParseJobFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 || jobs[0].Name != "randread-qd32" || jobs[1].IODepth != 1 {
+		t.Fatalf("jobs %+v", jobs)
+	}
+	for _, j := range jobs {
+		if j.RW != RandRead || j.BS != 4096 || !j.Direct || j.Size != 1<<30 || j.Runtime != 30*time.Second {
+			t.Errorf("job %s: %+v", j.Name, j)
+		}
+	}
+
+	f2, _ := os.Open("testdata/mixed.fio")
+	defer f2.Close()
+	jobs, err = ParseJobFile(f2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := jobs[0]
+	if j.RW != RandRW || j.RWMixRead != 70 || j.BS != 16384 || j.NumJobs != 2 || j.ZipfTheta != 1.2 ||
+		j.FsyncN != 100 || j.Verify != "xxhash" || j.Ramp != 2*time.Second || j.Filename != "/tmp/nowait-jobfile-test.dat" {
+		t.Fatalf("mixed job %+v", j)
+	}
+
+	f3, _ := os.Open("testdata/unsupported.fio")
+	defer f3.Close()
+	_, err = ParseJobFile(f3)
+	if err == nil || !strings.Contains(err.Error(), "rate_iops") || !strings.Contains(err.Error(), "zonemode") {
+		t.Fatalf("unsupported options: %v, want both named", err)
+	}
+	for _, bad := range []string{"", "[global]\nsize=1g\n", "size=1g\n[job]\n", "[job]\nbs=big\n", "[job]\nrw=sideways\n", "[job]\ndirect=maybe\n"} {
+		if _, err := ParseJobFile(strings.NewReader(bad)); err == nil {
+			t.Errorf("job file %q accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/ini.v1"
+)
+
+// ParseJobFile reads a fio job file: a [global] section of defaults and
+// one section per job, in fio's option names. Options that would change
+// what a job does and that iobench does not implement are an error, named,
+// rather than silently ignored; options that change nothing here (fio's
+// reporting, its own engine choice) are accepted.
+func ParseJobFile(r io.Reader) ([]Job, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ini.LoadSources(ini.LoadOptions{AllowBooleanKeys: true, Insensitive: true,
+		IgnoreInlineComment: false, SpaceBeforeInlineComment: true}, data)
+	if err != nil {
+		return nil, fmt.Errorf("job file: %w", err)
+	}
+	global := DefaultJob()
+	global.Name = ""
+	if s, err := f.GetSection("global"); err == nil {
+		if err := applyOptions(&global, s); err != nil {
+			return nil, fmt.Errorf("job file [global]: %w", err)
+		}
+	}
+	var jobs []Job
+	for _, s := range f.Sections() {
+		name := s.Name()
+		isDefault := strings.EqualFold(name, ini.DefaultSection)
+		if isDefault || name == "global" {
+			if isDefault && len(s.Keys()) > 0 {
+				return nil, fmt.Errorf("job file: options before the first section: %s", strings.Join(s.KeyStrings(), ", "))
+			}
+			continue
+		}
+		j := global
+		j.Name = name
+		if err := applyOptions(&j, s); err != nil {
+			return nil, fmt.Errorf("job file [%s]: %w", name, err)
+		}
+		jobs = append(jobs, j)
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("job file: no job sections (only [global])")
+	}
+	return jobs, nil
+}
+
+// ignoredOptions change nothing in what iobench measures.
+var ignoredOptions = map[string]bool{
+	"time_based": true, "group_reporting": true, "norandommap": true, "randrepeat": true,
+	"thread": true, "ioengine": true, "invalidate": true, "percentile_list": true,
+	"clat_percentiles": true, "slat_percentiles": true, "lat_percentiles": true,
+	"disable_lat": true, "stonewall": true, "new_group": true, "description": true,
+	"fixedbufs": true, "registerfiles": true, "sqthread_poll": true, "hipri": true,
+}
+
+func applyOptions(j *Job, s *ini.Section) error {
+	var unsupported []string
+	for _, k := range s.Keys() {
+		name, val := strings.ToLower(k.Name()), strings.TrimSpace(k.Value())
+		if err := applyOption(j, name, val); err == errUnsupported {
+			unsupported = append(unsupported, name)
+		} else if err != nil {
+			return fmt.Errorf("%s=%s: %w", name, val, err)
+		}
+	}
+	if unsupported != nil {
+		sort.Strings(unsupported)
+		return fmt.Errorf("unsupported options: %s", strings.Join(unsupported, ", "))
+	}
+	return nil
+}
+
+var errUnsupported = fmt.Errorf("unsupported")
+
+func applyOption(j *Job, name, val string) error {
+	var err error
+	switch name {
+	case "rw", "readwrite":
+		j.RW = RW(val)
+		if !j.RW.valid() {
+			return fmt.Errorf("unknown rw %q", val)
+		}
+	case "bs", "blocksize":
+		j.BS, err = ParseSize(val)
+	case "size":
+		j.Size, err = ParseSize(val)
+	case "iodepth":
+		j.IODepth, err = strconv.Atoi(val)
+	case "numjobs":
+		j.NumJobs, err = strconv.Atoi(val)
+	case "runtime":
+		j.Runtime, err = ParseDuration(val)
+	case "ramp_time":
+		j.Ramp, err = ParseDuration(val)
+	case "direct":
+		j.Direct, err = parseBool(val)
+	case "filename":
+		j.Filename = val
+	case "rwmixread":
+		j.RWMixRead, err = strconv.Atoi(val)
+	case "fsync", "fdatasync":
+		j.FsyncN, err = strconv.Atoi(val)
+	case "random_distribution":
+		j.ZipfTheta, err = parseDistribution(val)
+	case "verify":
+		j.Verify = val
+		if val != "xxhash" && val != "0" && val != "" {
+			return fmt.Errorf("only verify=xxhash is supported")
+		}
+		if val == "0" {
+			j.Verify = ""
+		}
+	default:
+		if ignoredOptions[name] {
+			return nil
+		}
+		return errUnsupported
+	}
+	return err
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on", "":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean (0 or 1)", v)
+}
+
+// parseDistribution parses random_distribution: "random" or "zipf:THETA".
+func parseDistribution(v string) (float64, error) {
+	if v == "random" {
+		return 0, nil
+	}
+	theta, ok := strings.CutPrefix(v, "zipf:")
+	t, err := strconv.ParseFloat(theta, 64)
+	if !ok || err != nil || t <= 0 {
+		return 0, fmt.Errorf("want random or zipf:THETA with THETA > 0")
+	}
+	return t, nil
+}

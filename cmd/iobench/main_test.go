@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nowaitio/nowait/bench"
+)
+
+// iobench builds the command once for the end-to-end tests.
+func iobench(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "iobench")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runCLI(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s: %v", bin, err)
+	}
+	return o.String(), e.String(), 0
+}
+
+// TestEndToEnd runs the binary for 1 second per engine on a small file and
+// checks the table and the JSON.
+func TestEndToEnd(t *testing.T) {
+	bin := iobench(t)
+	engines := "aio,psync,ring"
+	if _, err := exec.LookPath("fio"); err == nil {
+		engines += ",fio"
+	} else {
+		t.Log("fio is not installed: the fio engine is left out of this run (.ci/run installs it)")
+	}
+	file := filepath.Join(t.TempDir(), "data")
+	common := []string{"--runtime=1s", "--size=16m", "--filename=" + file, "--compare=" + engines}
+	out, errOut, code := runCLI(t, bin, nil, common...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, e := range strings.Split(engines, ",") {
+		if !regexpLine(out, e) {
+			t.Errorf("the table has no row for %s:\n%s", e, out)
+		}
+	}
+	if !strings.Contains(out, "IOPS") || !strings.Contains(out, "1.00x") {
+		t.Errorf("table:\n%s", out)
+	}
+
+	out, errOut, code = runCLI(t, bin, nil, append(common, "--output-format=json", "--rw=randrw", "--verify=xxhash")...)
+	if code != 0 {
+		t.Fatalf("json run: exit %d\n%s", code, errOut)
+	}
+	var results []bench.Result
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("JSON output does not decode: %v\n%s", err, out)
+	}
+	if len(results) != len(strings.Split(engines, ",")) {
+		t.Fatalf("%d results for %s", len(results), engines)
+	}
+	for _, r := range results {
+		if r.IOPS <= 0 || r.Ops == 0 || r.VerifyErrs != 0 || r.Job != "randrw-4k-qd32" {
+			t.Errorf("result %+v", r)
+		}
+	}
+	if results[0].Stats == nil || results[0].Stats.Backend == "" {
+		t.Errorf("the aio result carries no runtime stats: %+v", results[0])
+	}
+}
+
+func regexpLine(out, engine string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == engine {
+			return true
+		}
+	}
+	return false
+}
+
+// TestVerifyFailureExitsNonZero corrupts a block of a verified file: the
+// run fails with exit status 1 and names the offset.
+func TestVerifyFailureExitsNonZero(t *testing.T) {
+	bin := iobench(t)
+	file := filepath.Join(t.TempDir(), "data")
+	args := []string{"--runtime=500ms", "--size=256k", "--filename=" + file, "--verify=xxhash", "--ioengine=aio", "--iodepth=4"}
+	if out, errOut, code := runCLI(t, bin, nil, args...); code != 0 {
+		t.Fatalf("clean run: exit %d\n%s%s", code, out, errOut)
+	}
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("corrupted on purpose"), 12*4096+10)
+	f.Close()
+	_, errOut, code := runCLI(t, bin, nil, args...)
+	if code != 1 || !strings.Contains(errOut, "offset 49152") {
+		t.Fatalf("run over a corrupted block: exit %d, stderr %q; want 1 naming offset 49152", code, errOut)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	bin := iobench(t)
+	cases := []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"--bs=big"}, nil, "not a size"},
+		{[]string{"--iodepth=0"}, nil, "iodepth 0"},
+		{[]string{"--compare=aio,spdk"}, nil, `unknown engine "spdk"`},
+		{[]string{"--rw=sideways"}, nil, "unknown rw"},
+		{[]string{"--direct=2"}, nil, "must be 0 or 1"},
+		{[]string{"--output-format=xml"}, nil, "normal, json or markdown"},
+		{[]string{"--no-such-flag"}, nil, "not defined"},
+		{[]string{"missing.fio"}, nil, "no such file"},
+		{[]string{"testdata-none.fio", "extra"}, nil, "one job file at most"},
+		{[]string{"--rw=mixed", "--compare=psync"}, nil, "mixed runs on the aio and ring"},
+		{[]string{"--filename=/nonexistent-dir/x", "--runtime=100ms", "--size=1m", "--ioengine=psync"}, nil, "cannot"},
+		{[]string{"--ioengine=fio", "--runtime=100ms", "--size=1m"}, []string{"PATH=/nonexistent"}, "apt-get install -y fio"},
+	}
+	for _, c := range cases {
+		_, errOut, code := runCLI(t, bin, c.env, c.args...)
+		wantCode := 2
+		if strings.HasPrefix(c.args[0], "--filename=/nonexistent") {
+			wantCode = 1 // a failure, not a usage error
+		}
+		if code != wantCode || !strings.Contains(errOut, c.want) {
+			t.Errorf("iobench %v: exit %d, stderr %q; want %d and %q", c.args, code, errOut, wantCode, c.want)
+		}
+	}
+	if _, _, code := runCLI(t, bin, nil, "--help"); code != 0 {
+		t.Errorf("--help: exit %d", code)
+	}
+}
+
+// TestJobFile runs the jobs of a fio job file, with flags overriding it.
+func TestJobFile(t *testing.T) {
+	bin := iobench(t)
+	out, errOut, code := runCLI(t, bin, nil, "--runtime=500ms", "--size=8m", "--compare=aio,psync", "../../bench/testdata/randread.fio")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "job randread-qd32") || !strings.Contains(out, "job randread-qd1") {
+		t.Fatalf("output:\n%s", out)
+	}
+}
