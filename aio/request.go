@@ -23,7 +23,6 @@ type request struct {
 	// Fast-path state, owned by the shard while bios are in flight.
 	pending int32 // bios in flight
 	want    int64 // bytes a read expects (clipped at the logical size)
-	shortAt int64 // lowest offset at which a bio fell short (reads)
 	eagain  bool  // some bio came back with EAGAIN
 	failed  error // first error a bio reported
 	locked  bool  // holds a shared range lock of [off, off+len)

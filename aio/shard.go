@@ -83,6 +83,11 @@ const (
 
 var eventfdOne = [8]byte{1}
 
+// testRingHook, set only by tests, runs on each shard's goroutine right
+// after its ring is set up: fault injectors are installed there, by the
+// ring's owner.
+var testRingHook func(s *shard)
+
 func startShard(rt *Runtime, id int) (*shard, error) {
 	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
@@ -125,6 +130,9 @@ func (s *shard) loop() {
 		return
 	}
 	s.ring = r
+	if testRingHook != nil {
+		testRingHook(s)
+	}
 	s.slots = make([]bioSlot, qd-1) // one SQ entry stays for the wake-up poll
 	s.free = make([]int32, len(s.slots))
 	for i := range s.free {
@@ -297,7 +305,7 @@ func (s *shard) placeRead(r *request) bool {
 		return true
 	}
 	n := min(int64(len(r.buf)), logical-r.off)
-	r.want, r.shortAt = n, r.off+n
+	r.want = n
 	s.resetPlan(f)
 	if err := s.planReadRanges(r, n); err != nil || s.tooBig() {
 		s.releasePlan()
@@ -501,8 +509,8 @@ func (s *shard) complete(idx int32, res int32) {
 	r := sl.req
 	if res < 0 {
 		switch errno := unix.Errno(-res); {
-		case errno == unix.EAGAIN:
-			r.eagain = true
+		case errno == unix.EAGAIN || errno == unix.EINTR:
+			r.eagain = true // retried by a worker, never surfaced
 		case errno == unix.EOPNOTSUPP && sl.kind != kindSync:
 			// RWF_NOWAIT is not supported on this file: retry on a worker,
 			// and send later I/O without it.
@@ -518,17 +526,15 @@ func (s *shard) complete(idx int32, res int32) {
 			copy(sl.dst, sl.edge.B[sl.from:sl.from+min(got, int64(len(sl.dst)))])
 		}
 		if res >= 0 && int64(res) < sl.from+int64(len(sl.dst)) {
-			r.shortAt = min(r.shortAt, sl.bio.Offset+int64(res))
+			r.eagain = true // short inside the logical size: the worker reads it whole
 		}
 		s.rt.pool.Put(sl.edge)
 	case kindRead, kindWrite:
 		sl.bio.Complete(s.rt.pool, int64(res))
 		if res >= 0 && int64(res) < sl.bio.Len {
-			if sl.kind == kindRead {
-				r.shortAt = min(r.shortAt, sl.bio.Offset+int64(res))
-			} else {
-				r.eagain = true // a short write: the worker writes it whole
-			}
+			// Short inside the logical size (reads are clipped to it): the
+			// worker does the request whole, and finds any real end of file.
+			r.eagain = true
 		}
 	}
 	*sl = bioSlot{}
@@ -559,7 +565,7 @@ func (s *shard) done(r *request) {
 		s.toWorker(r)
 	case r.op == OpRead:
 		st.fastReads.Add(1)
-		s.rt.finish(r, int(r.shortAt-r.off), nil)
+		s.rt.finish(r, int(r.want), nil)
 	case r.op == OpWrite:
 		if f.prov != nil {
 			f.prov.NoteWritten(r.off, int64(len(r.buf)))

@@ -194,12 +194,18 @@ func Compare(job Job, engines []Engine, repeat int, progress func(engine string,
 // unwritten or sparse space would never reach the device), written once and
 // reused while it is big enough.
 func Prepare(job Job) error {
-	if job.RW == Append {
+	if job.RW == Append || job.Prealloc {
 		f, err := os.OpenFile(job.Filename, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return fmt.Errorf("cannot create %s: %w", job.Filename, err)
 		}
-		return f.Close()
+		defer f.Close()
+		if job.Prealloc {
+			if err := unix.Fallocate(int(f.Fd()), 0, 0, job.Size); err != nil {
+				return fmt.Errorf("fallocate %s: %w", job.Filename, err)
+			}
+		}
+		return nil
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(job.Filename, &st); err == nil && st.Size >= job.Size && st.Blocks*512 >= job.Size && preparedForVerify(job) {

@@ -48,6 +48,10 @@ type Job struct {
 	Filename  string
 	Seed      uint64
 	Verify    string // "xxhash": every written block carries a checked header
+	// Prealloc starts from a new file of Size bytes allocated with
+	// fallocate and never written (unwritten extents), instead of a file
+	// of written data.
+	Prealloc bool
 }
 
 // DefaultJob is the job iobench runs with no arguments.
@@ -85,6 +89,8 @@ func (j *Job) Validate() error {
 		return errors.New("no filename")
 	case j.Verify != "" && j.Verify != "xxhash":
 		return fmt.Errorf("verify %q: only xxhash is supported", j.Verify)
+	case j.Prealloc && j.RW.reads():
+		return errors.New("prealloc makes a file that was never written: reads of it measure nothing")
 	case j.Verify != "" && j.BS < verifyHeaderBytes:
 		return fmt.Errorf("verify needs bs of at least %d bytes", verifyHeaderBytes)
 	}

@@ -171,6 +171,11 @@ func (r *Ring) copyCQEs(dst []CQE) int {
 		dst[i] = q.cqes[(head+i)&q.mask]
 	}
 	atomic.StoreUint32(q.head, head+n)
+	if r.cqeFault != nil {
+		for i := uint32(0); i < n; i++ {
+			r.cqeFault(&dst[i])
+		}
+	}
 	return int(n)
 }
 

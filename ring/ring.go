@@ -39,6 +39,9 @@ type Ring struct {
 	// enterFault, when set, is asked before every io_uring_enter and may
 	// answer with an errno in the kernel's place (fault injection).
 	enterFault func() unix.Errno
+	// cqeFault, when set, sees every CQE as it is reaped and may rewrite
+	// its result (fault injection).
+	cqeFault func(c *CQE)
 
 	closed bool
 }
@@ -123,3 +126,9 @@ func (r *Ring) Closed() bool { return r.closed }
 // fault-injection tests on top of the real kernel; the owner goroutine
 // calls it.
 func (r *Ring) InjectEnterFaults(f func() unix.Errno) { r.enterFault = f }
+
+// InjectCQEFaults makes Reap pass every completion through f, which may
+// rewrite its result (an error, a short transfer) before the owner sees
+// it. nil removes the injector. For fault-injection tests on top of the
+// real kernel; the owner goroutine calls it.
+func (r *Ring) InjectCQEFaults(f func(c *CQE)) { r.cqeFault = f }

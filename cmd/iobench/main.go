@@ -96,6 +96,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	rwmix := fs.Int("rwmixread", 50, "randrw: percent of reads")
 	dist := fs.String("random_distribution", "random", "random or zipf:THETA")
 	fsync := fs.Int("fdatasync", 0, "every Nth write slot is an fdatasync ordered after earlier writes (fio: an fdatasync after every N writes)")
+	prealloc := fs.Bool("prealloc", false, "start each run from a new fallocate'd file that was never written (unwritten space)")
 	verify := fs.String("verify", "", "xxhash: a header and checksum in every written block, checked on every read")
 	format := fs.String("output-format", "normal", "normal, json or markdown")
 	submissions := fs.Int("submissions", 200000, "--rw=mixed: timed Submit calls")
@@ -167,6 +168,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			{"rwmixread", func() error { j.RWMixRead = *rwmix; return nil }},
 			{"fdatasync", func() error { j.FsyncN = *fsync; return nil }},
 			{"verify", func() error { j.Verify = *verify; return nil }},
+			{"prealloc", func() error { j.Prealloc = *prealloc; return nil }},
 			{"filename", func() error {
 				if *filename != "" {
 					j.Filename = *filename
@@ -188,6 +190,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		}
 		if fs.NArg() == 0 {
 			j.Name = fmt.Sprintf("%s-%s-qd%d", *rw, *bs, j.IODepth)
+			if j.Prealloc {
+				j.Name += "-prealloc"
+			}
 		}
 	}
 	names := *compare
@@ -209,7 +214,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	for i := range jobs {
 		if mixed {
-			jobs[i].RW = "mixed"
+			jobs[i].RW, jobs[i].Name = "mixed", "mixed-qd64"
 			continue
 		}
 		if err := jobs[i].Validate(); err != nil {
@@ -317,8 +322,8 @@ func (o *options) runJob(j bench.Job, stdout io.Writer) ([]bench.Result, error) 
 		if j.RW == "mixed" {
 			fmt.Fprintf(stdout, "job mixed: queue depth 64: 4 KiB appends, 512-byte writes into a fallocate'd file, 4 KiB random reads, an fdatasync every 1000 writes; %d timed submissions\n", j.Size)
 		} else {
-			fmt.Fprintf(stdout, "job %s: rw=%s bs=%d iodepth=%d numjobs=%d size=%d runtime=%v direct=%v verify=%q file=%s\n",
-				j.Name, j.RW, j.BS, j.IODepth, j.NumJobs, j.Size, j.Runtime, j.Direct, j.Verify, j.Filename)
+			fmt.Fprintf(stdout, "job %s: rw=%s bs=%d iodepth=%d numjobs=%d size=%d runtime=%v direct=%v prealloc=%v verify=%q file=%s\n",
+				j.Name, j.RW, j.BS, j.IODepth, j.NumJobs, j.Size, j.Runtime, j.Direct, j.Prealloc, j.Verify, j.Filename)
 		}
 	}
 	stop := o.startStatus(stdout)

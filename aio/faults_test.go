@@ -1,0 +1,211 @@
+package aio
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/ring"
+)
+
+// faultPlan injects faults into every shard's ring from a seed: completion
+// results rewritten to hard errors (EIO, ENOSPC, ECANCELED), to retryable
+// ones (EAGAIN, EINTR) or to short transfers, and io_uring_enter answering
+// EINTR, EBUSY or EAGAIN. It records what it did to which request.
+//
+// Owner: the shards' goroutines call the hooks; mu guards the record.
+type faultPlan struct {
+	mu       sync.Mutex
+	rng      *rand.Rand
+	cqePct   int
+	enterPct int
+	only     Op                    // 0: any request; else only requests with this op
+	hard     map[uint64]unix.Errno // IOCB.UserData -> the hard error injected
+	soft     int                   // retryable faults injected
+	enters   int                   // enter faults injected
+}
+
+var hardErrnos = []unix.Errno{unix.EIO, unix.ENOSPC, unix.ECANCELED}
+
+func (p *faultPlan) install(t *testing.T) {
+	testRingHook = func(s *shard) {
+		s.ring.InjectCQEFaults(func(c *ring.CQE) { p.onCQE(s, c) })
+		s.ring.InjectEnterFaults(p.onEnter)
+	}
+	t.Cleanup(func() { testRingHook = nil })
+}
+
+func (p *faultPlan) onCQE(s *shard, c *ring.CQE) {
+	if c.UserData == wakeTag {
+		return
+	}
+	r := s.slots[c.UserData].req
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if (p.only != 0 && r.op != p.only) || p.rng.IntN(100) >= p.cqePct {
+		return
+	}
+	if _, done := p.hard[r.iocb.UserData]; done {
+		return // one hard error per request: that is the one it must see
+	}
+	switch k := p.rng.IntN(5); {
+	case k < 2:
+		errno := hardErrnos[p.rng.IntN(len(hardErrnos))]
+		p.hard[r.iocb.UserData] = errno
+		c.Res = -int32(errno)
+	case k == 2:
+		c.Res = -int32(unix.EAGAIN)
+		p.soft++
+	case k == 3:
+		c.Res = -int32(unix.EINTR)
+		p.soft++
+	case c.Res > 1 && r.op != OpFsync && r.op != OpFdatasync:
+		c.Res /= 2 // a short transfer
+		if sl := &s.slots[c.UserData]; r.op == OpRead {
+			// As if the kernel had read only that much: the rest of the
+			// memory holds no data.
+			skip := int(c.Res)
+			for _, seg := range sl.bio.Segs {
+				clear(seg.Buf[min(skip, len(seg.Buf)):])
+				skip = max(skip-len(seg.Buf), 0)
+			}
+		}
+		p.soft++
+	}
+}
+
+func (p *faultPlan) onEnter() unix.Errno {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rng.IntN(100) >= p.enterPct {
+		return 0
+	}
+	p.enters++
+	return []unix.Errno{unix.EINTR, unix.EBUSY, unix.EAGAIN}[p.rng.IntN(3)]
+}
+
+// TestFaultInjection runs reads and writes of distinct blocks with faults
+// injected into a fifth of the completions and of the io_uring_enter calls.
+func TestFaultInjection(t *testing.T) {
+	if testBackend() != BackendIOUring {
+		t.Skip("injects into the io_uring backend's rings; the syscall backend has no ring to fault")
+	}
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	plan := &faultPlan{rng: rand.New(rand.NewPCG(seed, 1)), cqePct: 20, enterPct: 20, hard: map[uint64]unix.Errno{}}
+	plan.install(t)
+	rt := newRuntime(t, Config{QueueDepth: 32})
+	path := tempPath(t)
+	const blocks = 512
+	disk := make([]byte, blocks*4096)
+	for i := range disk {
+		disk[i] = pattern(1, int64(i))
+	}
+	if err := os.WriteFile(path, disk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	ctx, _ := rt.NewContext(64)
+	var cbs []*IOCB
+	for i := range 2000 {
+		blk := int64(i % blocks)
+		cb := &IOCB{Op: OpRead, File: f, Buf: AlignedBuffer(4096), Offset: blk * 4096, UserData: uint64(i)}
+		if i%blocks >= blocks/2 { // writes to the upper half, reads of the lower
+			cb.Op = OpWrite
+			for k := range cb.Buf {
+				cb.Buf[k] = pattern(2+i/blocks, blk*4096+int64(k))
+			}
+		}
+		cbs = append(cbs, cb)
+	}
+	seen := make([]int, len(cbs))
+	events := make([]Event, 64)
+	for next, done := 0, 0; done < len(cbs); {
+		if next < len(cbs) {
+			n, err := ctx.Submit(cbs[next:min(next+64, len(cbs))]...)
+			if err != nil && !errors.Is(err, ErrWouldBlock) {
+				t.Fatal(err)
+			}
+			next += n
+		}
+		n, err := ctx.GetEvents(1, events, 10*time.Second)
+		if err != nil || n == 0 {
+			t.Fatalf("GetEvents: %d, %v after %d of %d: the runtime stopped serving", n, err, done, len(cbs))
+		}
+		for _, ev := range events[:n] {
+			id := ev.IOCB.UserData
+			seen[id]++
+			plan.mu.Lock()
+			want, hard := plan.hard[id]
+			plan.mu.Unlock()
+			switch {
+			case hard && !errors.Is(ev.Err, want):
+				t.Errorf("request %d: injected %v, got %v", id, want, ev.Err)
+			case !hard && ev.Err != nil:
+				t.Errorf("request %d: error %v with no hard fault injected (EAGAIN, EINTR and short transfers must be retried)", id, ev.Err)
+			case !hard && ev.IOCB.Op == OpRead:
+				off := ev.IOCB.Offset
+				if !bytes.Equal(ev.IOCB.Buf, disk[off:off+4096]) || ev.N != 4096 {
+					t.Errorf("request %d: read at %d returned wrong data (n %d)", id, off, ev.N)
+				}
+			}
+		}
+		done += n
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("request %d completed %d times", id, n)
+		}
+	}
+	t.Logf("hard faults %d, retryable %d, enter faults %d; %+v", len(plan.hard), plan.soft, plan.enters, rt.Stats())
+	if len(plan.hard) == 0 || plan.soft == 0 || plan.enters == 0 {
+		t.Fatal("the plan injected too little to show anything")
+	}
+}
+
+// TestFailedSyncIsSticky: after an fdatasync fails, a later one that the
+// kernel would let succeed still fails: the dirty data the first covered
+// may be gone (PostgreSQL's fsyncgate).
+func TestFailedSyncIsSticky(t *testing.T) {
+	if testBackend() != BackendIOUring {
+		t.Skip("injects into the io_uring backend's rings")
+	}
+	var failNext sync.Mutex
+	inject := true
+	testRingHook = func(s *shard) {
+		s.ring.InjectCQEFaults(func(c *ring.CQE) {
+			if c.UserData == wakeTag {
+				return
+			}
+			failNext.Lock()
+			defer failNext.Unlock()
+			if r := s.slots[c.UserData].req; inject && r.op == OpFdatasync {
+				c.Res = -int32(unix.EIO)
+				inject = false
+			}
+		})
+	}
+	t.Cleanup(func() { testRingHook = nil })
+	rt := newRuntime(t, Config{})
+	f := openFile(t, rt, tempPath(t))
+	if _, err := f.WriteAt(AlignedBuffer(4096), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SyncData(); !errors.Is(err, unix.EIO) {
+		t.Fatalf("the injected fdatasync failure: %v, want EIO", err)
+	}
+	if _, err := f.WriteAt(AlignedBuffer(4096), 4096); err != nil {
+		t.Fatal(err)
+	}
+	for _, sync := range []func() error{f.SyncData, f.Sync} {
+		if err := sync(); !errors.Is(err, unix.EIO) {
+			t.Fatalf("a sync after a failed one: %v, want the first failure again", err)
+		}
+	}
+}

@@ -1,0 +1,286 @@
+package aio
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The fsx-style model test. Short by default (seconds, in CI); the long
+// mode is one command:
+//
+//	go test -run TestFSX -fsx.ops=200000 ./aio
+//	NOWAIT_BACKEND=syscall go test -run TestFSX -fsx.ops=200000 ./aio
+//
+// A failure prints the seed and the last operations; -fsx.seed replays it.
+var (
+	fsxOps  = flag.Int("fsx.ops", 1500, "operations in TestFSX")
+	fsxSeed = flag.Uint64("fsx.seed", 0, "seed of TestFSX (0: a random one, printed)")
+)
+
+const fsxMaxSize = 1 << 20
+
+type fsx struct {
+	t     *testing.T
+	seed  uint64
+	rng   *rand.Rand
+	rt    *Runtime
+	path  string
+	f     *File
+	ctx   *Context
+	model []byte // the file's logical contents
+	log   []string
+	op    int
+}
+
+func (x *fsx) logf(format string, args ...any) {
+	x.log = append(x.log, fmt.Sprintf("%6d ", x.op)+fmt.Sprintf(format, args...))
+	if len(x.log) > 40 {
+		x.log = x.log[1:]
+	}
+}
+
+func (x *fsx) fail(format string, args ...any) {
+	x.t.Helper()
+	x.t.Fatalf("seed %d, op %d: %s\nreplay: go test -run TestFSX -fsx.seed=%d -fsx.ops=%d ./aio\nlast operations:\n%s",
+		x.seed, x.op, fmt.Sprintf(format, args...), x.seed, *fsxOps, strings.Join(x.log, "\n"))
+}
+
+// span picks a range: often unaligned and small, sometimes block-aligned,
+// sometimes at or past the end of the file.
+func (x *fsx) span(maxLen int64) (int64, int64) {
+	size := int64(len(x.model))
+	var off int64
+	switch x.rng.IntN(4) {
+	case 0:
+		off = x.rng.Int64N(fsxMaxSize - maxLen)
+	case 1:
+		off = max(size-x.rng.Int64N(8192), 0) // around the end
+	case 2:
+		off = x.rng.Int64N(fsxMaxSize/4096-maxLen/4096) * 4096
+	default:
+		off = x.rng.Int64N(max(size, 1))
+	}
+	n := 1 + x.rng.Int64N(maxLen)
+	if x.rng.IntN(3) == 0 {
+		n = (n + 511) / 512 * 512
+	}
+	return off, min(n, fsxMaxSize-off)
+}
+
+func (x *fsx) buffer(n int64) []byte {
+	var b []byte
+	if x.rng.IntN(2) == 0 {
+		b = AlignedBuffer(int(n))
+	} else {
+		skip := x.rng.Int64N(64) // any alignment
+		b = make([]byte, n+skip)[skip:]
+	}
+	for i := range b {
+		b[i] = byte(x.rng.Uint32())
+	}
+	return b
+}
+
+func (x *fsx) apply(off int64, b []byte) {
+	if end := off + int64(len(b)); end > int64(len(x.model)) {
+		x.model = append(x.model, make([]byte, end-int64(len(x.model)))...)
+	}
+	copy(x.model[off:], b)
+}
+
+func (x *fsx) checkRead(off int64, got []byte, n int, err error) {
+	size := int64(len(x.model))
+	want := int64(0)
+	if off < size {
+		want = min(int64(len(got)), size-off)
+	}
+	if int64(n) != want {
+		x.fail("ReadAt(%d bytes at %d) read %d, want %d (size %d)", len(got), off, n, want, size)
+	}
+	if want < int64(len(got)) && err != io.EOF || want == int64(len(got)) && err != nil {
+		x.fail("ReadAt(%d bytes at %d): error %v with n %d", len(got), off, err, n)
+	}
+	if n > 0 && !bytes.Equal(got[:n], x.model[off:off+int64(n)]) {
+		for i := range n {
+			if got[i] != x.model[off+int64(i)] {
+				x.fail("ReadAt at %d: byte %d is %d, want %d", off, off+int64(i), got[i], x.model[off+int64(i)])
+			}
+		}
+	}
+}
+
+func (x *fsx) write() {
+	off, n := x.span(64 << 10)
+	b := x.buffer(n)
+	x.logf("write %d bytes at %d", n, off)
+	if m, err := x.f.WriteAt(b, off); err != nil || m != len(b) {
+		x.fail("WriteAt(%d at %d) = %d, %v", n, off, m, err)
+	}
+	x.apply(off, b)
+}
+
+func (x *fsx) read() {
+	off, n := x.span(64 << 10)
+	off = min(off, int64(len(x.model))+100)
+	b := x.buffer(n)
+	x.logf("read %d bytes at %d", n, off)
+	m, err := x.f.ReadAt(b, off)
+	x.checkRead(off, b, m, err)
+}
+
+// batch submits many I/Os at once through a Context: writes to disjoint
+// 64 KiB slots and reads of slots no write of the batch touches, so that
+// the model's answer does not depend on their order.
+func (x *fsx) batch() {
+	slots := x.rng.Perm(fsxMaxSize / 65536)[:2+x.rng.IntN(12)]
+	var cbs []*IOCB
+	for i, s := range slots {
+		off := int64(s)*65536 + x.rng.Int64N(4096)
+		n := 1 + x.rng.Int64N(65536-4096)
+		op := OpWrite
+		if i%2 == 1 {
+			op = OpRead
+		}
+		cbs = append(cbs, &IOCB{Op: op, File: x.f, Buf: x.buffer(n), Offset: off, UserData: uint64(i)})
+		x.logf("  batch %v %d bytes at %d", op, n, off)
+	}
+	x.logf("batch of %d", len(cbs))
+	if n, err := x.ctx.Submit(cbs...); n != len(cbs) || err != nil {
+		x.fail("Submit of %d: %d, %v", len(cbs), n, err)
+	}
+	before := append([]byte(nil), x.model...)
+	events := make([]Event, len(cbs))
+	for got := 0; got < len(cbs); {
+		n, err := x.ctx.GetEvents(len(cbs)-got, events[got:], 30*time.Second)
+		if err != nil || n == 0 {
+			x.fail("GetEvents: %d, %v with %d of %d done", n, err, got, len(cbs))
+		}
+		got += n
+	}
+	for _, ev := range events {
+		cb := ev.IOCB
+		if ev.Err != nil {
+			x.fail("batch %v at %d: %v", cb.Op, cb.Offset, ev.Err)
+		}
+		if cb.Op == OpWrite {
+			if ev.N != len(cb.Buf) {
+				x.fail("batch write at %d: n %d", cb.Offset, ev.N)
+			}
+			x.apply(cb.Offset, cb.Buf)
+		}
+	}
+	for _, ev := range events {
+		if cb := ev.IOCB; cb.Op == OpRead {
+			saved := x.model
+			x.model = before // reads see the file as it was: no batch write touched their slot
+			var err error
+			if ev.N < len(cb.Buf) {
+				err = io.EOF
+			}
+			x.checkRead(cb.Offset, cb.Buf, ev.N, err)
+			x.model = saved
+		}
+	}
+}
+
+func (x *fsx) truncate() {
+	size := x.rng.Int64N(fsxMaxSize)
+	x.logf("truncate to %d", size)
+	if err := x.f.Truncate(size); err != nil {
+		x.fail("Truncate(%d): %v", size, err)
+	}
+	if size < int64(len(x.model)) {
+		x.model = x.model[:size]
+	} else {
+		x.model = append(x.model, make([]byte, size-int64(len(x.model)))...)
+	}
+}
+
+func (x *fsx) allocate() {
+	off, n := x.span(256 << 10)
+	x.logf("allocate %d bytes at %d", n, off)
+	if err := x.f.Allocate(off, n); err != nil {
+		x.fail("Allocate(%d, %d): %v", off, n, err)
+	}
+	if end := off + n; end > int64(len(x.model)) {
+		x.model = append(x.model, make([]byte, end-int64(len(x.model)))...)
+	}
+}
+
+func (x *fsx) sync() {
+	if x.rng.IntN(2) == 0 {
+		x.logf("syncdata")
+		if err := x.f.SyncData(); err != nil {
+			x.fail("SyncData: %v", err)
+		}
+		return
+	}
+	x.logf("sync")
+	if err := x.f.Sync(); err != nil {
+		x.fail("Sync: %v", err)
+	}
+	if st, err := os.Stat(x.path); err != nil || st.Size() != int64(len(x.model)) {
+		x.fail("after Sync the file is %d bytes on disk (%v), want the logical size %d", st.Size(), err, len(x.model))
+	}
+}
+
+func (x *fsx) reopen() {
+	x.logf("close and reopen")
+	if err := x.f.Close(); err != nil {
+		x.fail("Close: %v", err)
+	}
+	disk, err := os.ReadFile(x.path)
+	if err != nil {
+		x.fail("%v", err)
+	}
+	if !bytes.Equal(disk, x.model) {
+		x.fail("after Close the file (%d bytes) differs from the model (%d bytes) at byte %d", len(disk), len(x.model), firstDiff(disk, x.model))
+	}
+	if x.f, err = x.rt.Open(x.path, os.O_RDWR, 0); err != nil {
+		x.fail("reopen: %v", err)
+	}
+}
+
+func TestFSX(t *testing.T) {
+	seed := *fsxSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	t.Logf("seed %d, %d operations", seed, *fsxOps)
+	x := &fsx{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 5)), rt: newRuntime(t, Config{}), path: tempPath(t)}
+	x.f = openFile(t, x.rt, x.path)
+	var err error
+	if x.ctx, err = x.rt.NewContext(32); err != nil {
+		t.Fatal(err)
+	}
+	for x.op = 0; x.op < *fsxOps; x.op++ {
+		switch k := x.rng.IntN(100); {
+		case k < 30:
+			x.write()
+		case k < 60:
+			x.read()
+		case k < 75:
+			x.batch()
+		case k < 80:
+			x.truncate()
+		case k < 85:
+			x.allocate()
+		case k < 95:
+			x.sync()
+		default:
+			x.reopen()
+		}
+		if got := x.f.Size(); got != int64(len(x.model)) {
+			x.fail("Size() %d, model %d", got, len(x.model))
+		}
+	}
+	x.reopen()
+	t.Logf("%+v", x.rt.Stats())
+}
