@@ -88,9 +88,13 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 			return 0, err
 		}
 	}
+	// What reaches the disk may be more than the request: whole edge units,
+	// which can end past the kernel's size. The map must know all of it, or
+	// Sync and Close would not cut the size back.
+	wroteLo, wroteHi := off, end
 	var err error
 	if f.direct && f.align.Offset > 1 {
-		err = rt.writeAligned(f, r, scratch)
+		wroteLo, wroteHi, err = rt.writeAligned(f, r, scratch)
 	} else {
 		_, err = pwriteFull(f.fd, r.buf, off)
 	}
@@ -98,7 +102,7 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 		return 0, &Error{Op: "write", Path: f.name, Offset: off, Err: err}
 	}
 	if f.prov != nil {
-		f.prov.NoteWritten(off, int64(len(r.buf)))
+		f.prov.NoteWritten(wroteLo, wroteHi-wroteLo)
 		f.prov.NoteLogicalEnd(end)
 	}
 	return len(r.buf), nil
@@ -107,12 +111,21 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 // writeAligned writes r through whole units: the unaligned edges by
 // read-modify-write (zero-filled where the old content is known zeros), the
 // aligned middle straight from the caller's memory, or through scratch
-// when that memory is not aligned. The caller holds the exclusive lock.
-func (rt *Runtime) writeAligned(f *File, r *request, scratch []byte) error {
+// when that memory is not aligned. It returns the range it wrote, edges
+// included. The caller holds the exclusive lock.
+func (rt *Runtime) writeAligned(f *File, r *request, scratch []byte) (lo, hi int64, err error) {
 	plan, err := bio.PlanWrite(r.off, int64(len(r.buf)), f.unitAt)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
+	lo, hi = r.off, r.end()
+	for _, e := range plan.EdgeList() {
+		lo, hi = min(lo, e.Off), max(hi, e.End())
+	}
+	return lo, hi, rt.writePlan(f, r, plan, scratch)
+}
+
+func (rt *Runtime) writePlan(f *File, r *request, plan bio.Plan, scratch []byte) error {
 	for _, e := range plan.EdgeList() {
 		unit := scratch[:e.Len]
 		if e.ZeroFill {
@@ -249,22 +262,20 @@ func (f *File) cutBack() error {
 	return f.cutBackLocked()
 }
 
+// preadFull reads b at off, retrying EINTR. A short read of a regular file
+// is its end: reading on from there would ask O_DIRECT for an unaligned
+// offset (EINVAL), so it stops.
 func preadFull(fd int, b []byte, off int64) (int, error) {
-	done := 0
-	for done < len(b) {
-		n, err := unix.Pread(fd, b[done:], off+int64(done))
+	for {
+		n, err := unix.Pread(fd, b, off)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return done, err
+			return 0, err
 		}
-		if n == 0 {
-			break
-		}
-		done += n
+		return n, nil
 	}
-	return done, nil
 }
 
 func pwriteFull(fd int, b []byte, off int64) (int, error) {
