@@ -41,6 +41,7 @@ func EngineByName(name string) (Engine, error) {
 // window is the measured part of a run: from the end of the ramp to the
 // deadline, with the process's CPU time over it.
 type window struct {
+	engine                string
 	start, from, deadline time.Time
 	cpuFrom, cpuTo        unix.Rusage
 	done                  chan struct{}
@@ -50,26 +51,27 @@ type window struct {
 // current is the run in progress, for LiveStatus.
 var current atomic.Pointer[window]
 
-// LiveStatus describes the run in progress: how far it is (0..1), its IOPS
-// since the start, and the time left. ok is false between runs.
-func LiveStatus() (done, iops float64, left time.Duration, ok bool) {
+// LiveStatus describes the run in progress: its engine, how far it is
+// (0..1), its IOPS since the start, and the time left. ok is false between
+// runs.
+func LiveStatus() (engine string, done, iops float64, left time.Duration, ok bool) {
 	w := current.Load()
 	if w == nil {
-		return 0, 0, 0, false
+		return "", 0, 0, 0, false
 	}
 	now := time.Now()
 	total := w.deadline.Sub(w.start)
 	el := min(now.Sub(w.start), total)
 	if el <= 0 {
-		return 0, 0, total, true
+		return w.engine, 0, 0, total, true
 	}
-	return float64(el) / float64(total), float64(w.live.Load()) / el.Seconds(), total - el, true
+	return w.engine, float64(el) / float64(total), float64(w.live.Load()) / el.Seconds(), total - el, true
 }
 
 // startWindow begins a run now and samples CPU time at the end of the ramp
 // and at the deadline, on a goroutine of its own.
-func startWindow(job Job) *window {
-	w := &window{start: time.Now(), done: make(chan struct{})}
+func startWindow(engine string, job Job) *window {
+	w := &window{engine: engine, start: time.Now(), done: make(chan struct{})}
 	w.from = w.start.Add(job.Ramp)
 	w.deadline = w.from.Add(job.Runtime)
 	current.Store(w)
@@ -276,4 +278,31 @@ func fillBlock(b []byte, seed uint64) {
 			b[i+k] = byte(x>>(8*k)) | 1
 		}
 	}
+}
+
+// openJobFile opens the job's file as the baseline engines use it: with
+// O_DIRECT when the job asks for direct I/O.
+func openJobFile(job Job) (*os.File, error) {
+	flags := os.O_RDWR | os.O_CREATE
+	if job.Direct {
+		flags |= unix.O_DIRECT
+	}
+	f, err := os.OpenFile(job.Filename, flags, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", job.Filename, err)
+	}
+	return f, nil
+}
+
+// queueSlots makes a queue's depth aligned buffers, filled with data, and
+// the stack of their free slot numbers.
+func queueSlots(job Job, depth int, stream uint64) ([][]byte, []int) {
+	bufs := make([][]byte, depth)
+	free := make([]int, 0, depth)
+	for i := range depth {
+		bufs[i] = aio.AlignedBuffer(int(job.BS))
+		fillBlock(bufs[i], uint64(i)+stream<<32)
+		free = append(free, i)
+	}
+	return bufs, free
 }

@@ -32,7 +32,7 @@ func (e AIOEngine) Run(job Job) (Result, error) {
 		return Result{}, err
 	}
 	var appendOff atomic.Int64
-	w := startWindow(job)
+	w := startWindow("aio", job)
 	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
 		aioQueue(rt, f, job, uint64(i), w, q, &appendOff)
 	})
@@ -56,14 +56,8 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 	gen := newOffsets(&job, stream)
 	stamp := newStamper(&job)
 	cbs := make([]aio.IOCB, depth)
-	bufs := make([][]byte, depth)
+	bufs, free := queueSlots(job, depth, stream)
 	starts := make([]time.Time, depth)
-	free := make([]int, 0, depth)
-	for i := range depth {
-		bufs[i] = aio.AlignedBuffer(int(job.BS))
-		fillBlock(bufs[i], uint64(i)+stream<<32)
-		free = append(free, i)
-	}
 	batch := make([]*aio.IOCB, 0, depth)
 	events := make([]aio.Event, depth)
 	writes := 0

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -19,19 +18,15 @@ type PsyncEngine struct{}
 func (PsyncEngine) Name() string { return "psync" }
 
 func (PsyncEngine) Run(job Job) (Result, error) {
-	flags := os.O_RDWR | os.O_CREATE
-	if job.Direct {
-		flags |= unix.O_DIRECT
-	}
-	f, err := os.OpenFile(job.Filename, flags, 0o644)
+	f, err := openJobFile(job)
 	if err != nil {
-		return Result{}, fmt.Errorf("cannot open %s: %w", job.Filename, err)
+		return Result{}, err
 	}
 	defer f.Close()
 	fd := int(f.Fd())
 	var appendOff, writes atomic.Int64
 	stamp := newStamper(&job)
-	w := startWindow(job)
+	w := startWindow("psync", job)
 	qs := runQueues(job.NumJobs*job.IODepth, func(i int, q *queueStats) {
 		gen := newOffsets(&job, uint64(i))
 		buf := aio.AlignedBuffer(int(job.BS))

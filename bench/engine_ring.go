@@ -1,15 +1,12 @@
 package bench
 
 import (
-	"fmt"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nowaitio/nowait/aio"
 	"github.com/nowaitio/nowait/ring"
 )
 
@@ -22,17 +19,13 @@ type RingEngine struct{}
 func (RingEngine) Name() string { return "ring" }
 
 func (RingEngine) Run(job Job) (Result, error) {
-	flags := os.O_RDWR | os.O_CREATE
-	if job.Direct {
-		flags |= unix.O_DIRECT
-	}
-	f, err := os.OpenFile(job.Filename, flags, 0o644)
+	f, err := openJobFile(job)
 	if err != nil {
-		return Result{}, fmt.Errorf("cannot open %s: %w", job.Filename, err)
+		return Result{}, err
 	}
 	defer f.Close()
 	var appendOff atomic.Int64
-	w := startWindow(job)
+	w := startWindow("ring", job)
 	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
 		ringQueue(int32(f.Fd()), job, uint64(i), w, q, &appendOff)
 	})
@@ -55,17 +48,11 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 	defer r.Close()
 	gen := newOffsets(&job, stream)
 	stamp := newStamper(&job)
-	bufs := make([][]byte, depth)
+	bufs, free := queueSlots(job, depth, stream)
 	offs := make([]int64, depth)
 	isRead := make([]bool, depth)
 	starts := make([]time.Time, depth)
 	isSync := make([]bool, depth)
-	free := make([]int, 0, depth)
-	for i := range depth {
-		bufs[i] = aio.AlignedBuffer(int(job.BS))
-		fillBlock(bufs[i], uint64(i))
-		free = append(free, i)
-	}
 	cqes := make([]ring.CQE, depth)
 	writes := 0
 	for {

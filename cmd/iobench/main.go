@@ -379,8 +379,8 @@ func (o *options) startStatus(w io.Writer) (stop func()) {
 				fmt.Fprint(w, "\r\033[K")
 				return
 			case <-t.C:
-				if frac, iops, left, ok := bench.LiveStatus(); ok {
-					fmt.Fprintf(w, "\r\033[K%3.0f%%  %8.0f IOPS  %v left", frac*100, iops, left.Round(time.Second))
+				if engine, frac, iops, left, ok := bench.LiveStatus(); ok {
+					fmt.Fprintf(w, "\r\033[K%-6s %3.0f%%  %8.0f IOPS  %v left", engine, frac*100, iops, left.Round(time.Second))
 				}
 			}
 		}
