@@ -25,7 +25,9 @@ type faultPlan struct {
 	rng      *rand.Rand
 	cqePct   int
 	enterPct int
-	only     Op                    // 0: any request; else only requests with this op
+	only     Op                 // 0: any request; else only requests with this op
+	atIndex  map[int]unix.Errno // fail the completion with this index (counted over all)
+	index    int
 	hard     map[uint64]unix.Errno // IOCB.UserData -> the hard error injected
 	soft     int                   // retryable faults injected
 	enters   int                   // enter faults injected
@@ -48,6 +50,14 @@ func (p *faultPlan) onCQE(s *shard, c *ring.CQE) {
 	r := s.slots[c.UserData].req
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.index++
+	if errno, ok := p.atIndex[p.index-1]; ok {
+		if _, done := p.hard[r.iocb.UserData]; !done {
+			p.hard[r.iocb.UserData] = errno
+			c.Res = -int32(errno)
+		}
+		return
+	}
 	if (p.only != 0 && r.op != p.only) || p.rng.IntN(100) >= p.cqePct {
 		return
 	}
@@ -207,5 +217,59 @@ func TestFailedSyncIsSticky(t *testing.T) {
 		if err := sync(); !errors.Is(err, unix.EIO) {
 			t.Fatalf("a sync after a failed one: %v, want the first failure again", err)
 		}
+	}
+}
+
+// TestFailOpI fails completion i, then i+1, ... (the "fail op i" loop of
+// pebble's errorfs): whichever request the fault lands on gets exactly that
+// error, every other request succeeds, and nothing is lost.
+func TestFailOpI(t *testing.T) {
+	if testBackend() != BackendIOUring {
+		t.Skip("injects into the io_uring backend's rings")
+	}
+	for i := range 12 {
+		func() {
+			plan := &faultPlan{rng: rand.New(rand.NewPCG(uint64(i), 1)), hard: map[uint64]unix.Errno{},
+				atIndex: map[int]unix.Errno{i: hardErrnos[i%len(hardErrnos)]}}
+			plan.install(t)
+			defer func() { testRingHook = nil }()
+			rt := newRuntime(t, Config{Shards: 1})
+			f := openFile(t, rt, tempPath(t))
+			if err := f.Allocate(0, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			ctx, _ := rt.NewContext(16)
+			cbs := make([]*IOCB, 16)
+			for k := range cbs {
+				cbs[k] = &IOCB{Op: OpWrite, File: f, Buf: AlignedBuffer(4096), Offset: int64(k) * 4096, UserData: uint64(k)}
+			}
+			if _, err := ctx.Submit(cbs...); err != nil {
+				t.Fatal(err)
+			}
+			events := make([]Event, 16)
+			failed := 0
+			for got := 0; got < 16; {
+				n, err := ctx.GetEvents(1, events, 10*time.Second)
+				if err != nil || n == 0 {
+					t.Fatalf("op %d: GetEvents %d, %v after %d", i, n, err, got)
+				}
+				for _, ev := range events[:n] {
+					plan.mu.Lock()
+					want, hard := plan.hard[ev.IOCB.UserData]
+					plan.mu.Unlock()
+					if hard != (ev.Err != nil) || hard && !errors.Is(ev.Err, want) {
+						t.Errorf("op %d: request %d got %v, injected %v", i, ev.IOCB.UserData, ev.Err, want)
+					}
+					if ev.Err != nil {
+						failed++
+					}
+				}
+				got += n
+			}
+			if failed != 1 {
+				t.Errorf("op %d: %d requests failed, want exactly the one the fault landed on", i, failed)
+			}
+			rt.Close()
+		}()
 	}
 }

@@ -47,6 +47,12 @@ func TestGCDuringIO(t *testing.T) {
 			t.Fatal(err)
 		}
 		cbs = nil // only the runtime holds the buffers now
+		// Grow this goroutine's stack deep between submit and reap: the
+		// stack is copied elsewhere, and nothing the kernel uses may live
+		// on it.
+		if deepStack(2000+round*100) == 0 {
+			t.Fatal("unreachable")
+		}
 		for got := 0; got < 32; {
 			n, err := ctx.GetEvents(1, events, 10*time.Second)
 			if err != nil || n == 0 {
@@ -72,4 +78,15 @@ func TestGCDuringIO(t *testing.T) {
 	}
 	close(stop)
 	gcs.Wait()
+}
+
+// deepStack recurses n frames with a local array in each, forcing the
+// goroutine's stack to grow (and move) several times.
+func deepStack(n int) int {
+	var pad [64]byte
+	pad[n%64] = byte(n)
+	if n == 0 {
+		return int(pad[0]) + 1
+	}
+	return deepStack(n-1) + int(pad[n%64]&1)
 }
