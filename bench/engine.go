@@ -45,7 +45,20 @@ type window struct {
 	start, from, deadline time.Time
 	cpuFrom, cpuTo        unix.Rusage
 	done                  chan struct{}
-	live                  atomic.Int64 // I/Os completed so far, for the status line
+	ended                 chan struct{} // closed when every queue has stopped (io_size reached)
+	stopped               time.Time     // when the measurement ended
+	live                  atomic.Int64  // I/Os completed so far, for the status line
+	issued                atomic.Int64  // bytes issued, against the job's TotalBytes
+	total                 int64
+}
+
+// issue reports whether another I/O of size bytes may start: the deadline
+// has not passed and the job's io_size is not reached.
+func (w *window) issue(now time.Time, size int64) bool {
+	if !now.Before(w.deadline) {
+		return false
+	}
+	return w.total == 0 || w.issued.Add(size) <= w.total
 }
 
 // current is the run in progress, for LiveStatus.
@@ -71,15 +84,22 @@ func LiveStatus() (engine string, done, iops float64, left time.Duration, ok boo
 // startWindow begins a run now and samples CPU time at the end of the ramp
 // and at the deadline, on a goroutine of its own.
 func startWindow(engine string, job Job) *window {
-	w := &window{engine: engine, start: time.Now(), done: make(chan struct{})}
+	w := &window{engine: engine, start: time.Now(), done: make(chan struct{}), ended: make(chan struct{}), total: job.TotalBytes}
 	w.from = w.start.Add(job.Ramp)
 	w.deadline = w.from.Add(job.Runtime)
 	current.Store(w)
 	go func() {
-		time.Sleep(time.Until(w.from))
+		select {
+		case <-time.After(time.Until(w.from)):
+		case <-w.ended:
+		}
 		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuFrom)
-		time.Sleep(time.Until(w.deadline))
+		select {
+		case <-time.After(time.Until(w.deadline)):
+		case <-w.ended:
+		}
 		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuTo)
+		w.stopped = time.Now()
 		close(w.done)
 	}()
 	return w
@@ -109,9 +129,14 @@ func (q *queueStats) fail(err error) {
 
 // finish merges the queues into a Result.
 func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error) {
+	close(w.ended) // the queues have stopped: io_size may have ended the run early
 	<-w.done
 	current.CompareAndSwap(w, nil)
-	r := Result{Engine: engine, Job: job.Name, Elapsed: w.deadline.Sub(w.from)}
+	end := w.stopped
+	if end.After(w.deadline) {
+		end = w.deadline
+	}
+	r := Result{Engine: engine, Job: job.Name, Elapsed: max(end.Sub(w.from), time.Millisecond)}
 	lat, slat := newHistogram(), newHistogram()
 	var firstErr error
 	for _, q := range qs {
@@ -229,8 +254,9 @@ func Prepare(job Job) error {
 	for off := int64(0); off < job.Size; off += int64(len(buf)) {
 		fillBlock(buf, uint64(off))
 		if job.Verify != "" { // every block stamped as generation 0
-			for b := int64(0); b+job.BS <= int64(len(buf)); b += job.BS {
-				stampBlock(buf[b:b+job.BS], off+b, 0, job.Seed)
+			unit := job.minBS()
+			for b := int64(0); b+unit <= int64(len(buf)); b += unit {
+				stampBlock(buf[b:b+unit], off+b, 0, job.Seed)
 			}
 		}
 		n := min(int64(len(buf)), job.Size-off)
@@ -255,7 +281,7 @@ func preparedForVerify(job Job) bool {
 		return false
 	}
 	defer f.Close()
-	b := make([]byte, job.BS)
+	b := make([]byte, job.minBS())
 	if _, err := f.ReadAt(b, 0); err != nil {
 		return false
 	}

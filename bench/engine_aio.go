@@ -61,23 +61,23 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 	batch := make([]*aio.IOCB, 0, depth)
 	events := make([]aio.Event, depth)
 	writes := 0
-	for {
+	running := true
+	for running || len(free) < depth {
 		now := time.Now()
-		running := now.Before(w.deadline)
-		if !running && len(free) == depth {
-			return
-		}
 		batch = batch[:0]
 		for running && len(free) > 0 {
+			off, write := gen.nextOp()
+			if running = w.issue(now, gen.size); !running {
+				break
+			}
 			idx := free[len(free)-1]
 			free = free[:len(free)-1]
 			cb := &cbs[idx]
-			off, write := gen.nextOp()
-			*cb = aio.IOCB{Op: aio.OpRead, File: f, Buf: bufs[idx], Offset: off, UserData: uint64(idx)}
+			*cb = aio.IOCB{Op: aio.OpRead, File: f, Buf: bufs[idx][:gen.size], Offset: off, UserData: uint64(idx)}
 			if write {
 				cb.Op = aio.OpWrite
 				if job.RW == Append {
-					cb.Offset = appendOff.Add(job.BS) - job.BS
+					cb.Offset = appendOff.Add(gen.size) - gen.size
 				}
 				if stamp != nil {
 					stamp.stamp(cb.Buf, cb.Offset)
@@ -105,6 +105,9 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 			for _, cb := range batch[n:] {
 				free = append(free, int(cb.UserData))
 			}
+		}
+		if len(free) == depth {
+			continue // nothing in flight (the run just ended)
 		}
 		n, err := ctx.GetEvents(1, events, 100*time.Millisecond)
 		if err != nil {

@@ -59,6 +59,12 @@ func (e FioEngine) FioArgs(job Job) []string {
 	if job.FsyncN > 0 {
 		args = append(args, "--fdatasync="+strconv.Itoa(job.FsyncN))
 	}
+	if len(job.BSSplit) > 0 {
+		args = append(args, "--bssplit="+BSSplitString(job.BSSplit))
+	}
+	if job.TotalBytes > 0 {
+		args = append(args, "--io_size="+strconv.FormatInt(job.TotalBytes, 10))
+	}
 	return append(args, e.Extra...)
 }
 

@@ -29,19 +29,20 @@ func (PsyncEngine) Run(job Job) (Result, error) {
 	w := startWindow("psync", job)
 	qs := runQueues(job.NumJobs*job.IODepth, func(i int, q *queueStats) {
 		gen := newOffsets(&job, uint64(i))
-		buf := aio.AlignedBuffer(int(job.BS))
-		fillBlock(buf, uint64(i))
+		full := aio.AlignedBuffer(int(job.BS))
+		fillBlock(full, uint64(i))
 		for {
 			t0 := time.Now()
-			if !t0.Before(w.deadline) {
+			off, write := gen.nextOp()
+			if !w.issue(t0, gen.size) {
 				return
 			}
-			off, write := gen.nextOp()
+			buf := full[:gen.size]
 			var n int
 			var err error
 			if write {
 				if job.RW == Append {
-					off = appendOff.Add(job.BS) - job.BS
+					off = appendOff.Add(gen.size) - gen.size
 				}
 				if stamp != nil {
 					stamp.stamp(buf, off)

@@ -53,31 +53,34 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 	isRead := make([]bool, depth)
 	starts := make([]time.Time, depth)
 	isSync := make([]bool, depth)
+	lens := make([]int, depth)
 	cqes := make([]ring.CQE, depth)
 	writes := 0
-	for {
+	running := true
+	for running || len(free) < depth {
 		now := time.Now()
-		running := now.Before(w.deadline)
-		if !running && len(free) == depth {
-			return
-		}
 		for running && len(free) > 0 {
+			off, write := gen.nextOp()
+			if running = w.issue(now, gen.size); !running {
+				break
+			}
 			idx := free[len(free)-1]
 			free = free[:len(free)-1]
-			off, write := gen.nextOp()
+			buf := bufs[idx][:gen.size]
+			lens[idx] = len(buf)
 			s := r.NextSQE()
 			isSync[idx], isRead[idx] = false, !write
 			switch {
 			case !write:
-				s.PrepRead(fd, bufs[idx], uint64(off), 0)
+				s.PrepRead(fd, buf, uint64(off), 0)
 			default:
 				if job.RW == Append {
-					off = appendOff.Add(job.BS) - job.BS
+					off = appendOff.Add(gen.size) - gen.size
 				}
 				if stamp != nil {
-					stamp.stamp(bufs[idx], off)
+					stamp.stamp(buf, off)
 				}
-				s.PrepWrite(fd, bufs[idx], uint64(off), 0)
+				s.PrepWrite(fd, buf, uint64(off), 0)
 				writes++
 				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
 					s.PrepFsync(fd, ring.FsyncDatasync)
@@ -99,6 +102,9 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 				return
 			}
 		}
+		if len(free) == depth {
+			continue // nothing in flight (the run just ended)
+		}
 		for t0 := time.Now(); !r.CompletionsPending() && time.Since(t0) < pollBeforeSleep; {
 		}
 		if !r.CompletionsPending() {
@@ -111,8 +117,8 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 		done := time.Now()
 		for _, c := range cqes[:n] {
 			idx := int(c.UserData)
-			if stamp != nil && isRead[idx] && int(c.Res) == len(bufs[idx]) {
-				if err := stamp.check(bufs[idx], offs[idx]); err != nil {
+			if stamp != nil && isRead[idx] && int(c.Res) == lens[idx] {
+				if err := stamp.check(bufs[idx][:lens[idx]], offs[idx]); err != nil {
 					q.verify.fail(err)
 				}
 			}

@@ -92,3 +92,28 @@ func TestUnknownEngine(t *testing.T) {
 		t.Fatalf("EngineByName(spdk): %v", err)
 	}
 }
+
+// TestBSSplitAndIOSize: mixed block sizes reach the engines, and io_size
+// ends the run early.
+func TestBSSplitAndIOSize(t *testing.T) {
+	job := smallJob(t, RandRead)
+	job.BSSplit = []BSPart{{4096, 50}, {65536, 50}}
+	job.BS, job.Runtime, job.TotalBytes = 65536, 5*time.Second, 16<<20
+	job.Verify = "xxhash"
+	for _, e := range []Engine{AIOEngine{}, PsyncEngine{}, RingEngine{}} {
+		if err := Prepare(job); err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.Run(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		avg := float64(r.Bytes) / float64(r.Ops)
+		if r.Bytes > job.TotalBytes || r.Bytes < job.TotalBytes/2 || avg <= 4096 || avg >= 65536 || r.VerifyErrs != 0 {
+			t.Errorf("%s: %d bytes in %d I/Os (average %.0f), %d verify errors", e.Name(), r.Bytes, r.Ops, avg, r.VerifyErrs)
+		}
+		if r.Elapsed >= job.Runtime {
+			t.Errorf("%s: io_size did not end the run early (%v)", e.Name(), r.Elapsed)
+		}
+	}
+}

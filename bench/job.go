@@ -48,6 +48,12 @@ type Job struct {
 	Filename  string
 	Seed      uint64
 	Verify    string // "xxhash": every written block carries a checked header
+	// BSSplit, when set, mixes block sizes by weight (fio's bssplit): each
+	// I/O takes one of them; BS is then the largest.
+	BSSplit []BSPart
+	// TotalBytes, when set, ends the run once that many bytes have been
+	// issued (fio's io_size), if the runtime does not end it first.
+	TotalBytes int64
 	// Prealloc starts from a new file of Size bytes allocated with
 	// fallocate and never written (unwritten extents), instead of a file
 	// of written data.
@@ -87,14 +93,79 @@ func (j *Job) Validate() error {
 		return errors.New("fsync must not be negative")
 	case j.Filename == "":
 		return errors.New("no filename")
+	case j.TotalBytes < 0:
+		return errors.New("io_size must not be negative")
+	case j.Direct && j.minBS()%512 != 0:
+		return fmt.Errorf("bssplit size %d is not a multiple of 512, which direct I/O needs (use --direct=0)", j.minBS())
 	case j.Verify != "" && j.Verify != "xxhash":
 		return fmt.Errorf("verify %q: only xxhash is supported", j.Verify)
 	case j.Prealloc && j.RW.reads():
 		return errors.New("prealloc makes a file that was never written: reads of it measure nothing")
-	case j.Verify != "" && j.BS < verifyHeaderBytes:
+	case j.Verify != "" && j.minBS() < verifyHeaderBytes:
 		return fmt.Errorf("verify needs bs of at least %d bytes", verifyHeaderBytes)
 	}
 	return nil
+}
+
+// BSPart is one block size of a bssplit and its share of the I/Os, in percent.
+type BSPart struct {
+	Size int64
+	Pct  int
+}
+
+// ParseBSSplit parses fio's bssplit: "4k/50:64k/30:1m/20". A part without
+// a percentage takes what the others leave.
+func ParseBSSplit(s string) ([]BSPart, error) {
+	var parts []BSPart
+	total, open := 0, -1
+	for _, f := range strings.Split(s, ":") {
+		sz, pct, hasPct := strings.Cut(f, "/")
+		size, err := ParseSize(sz)
+		if err != nil || size <= 0 {
+			return nil, fmt.Errorf("bssplit %q: %q is not a block size", s, sz)
+		}
+		p := 0
+		if hasPct {
+			if p, err = strconv.Atoi(pct); err != nil || p < 0 || p > 100 {
+				return nil, fmt.Errorf("bssplit %q: %q is not a percentage", s, pct)
+			}
+		} else if open >= 0 {
+			return nil, fmt.Errorf("bssplit %q: more than one part without a percentage", s)
+		} else {
+			open = len(parts)
+		}
+		total += p
+		parts = append(parts, BSPart{size, p})
+	}
+	if open >= 0 {
+		parts[open].Pct = 100 - total
+		total = 100
+	}
+	if total != 100 || (open >= 0 && parts[open].Pct < 0) {
+		return nil, fmt.Errorf("bssplit %q: the percentages add up to %d, not 100", s, total)
+	}
+	return parts, nil
+}
+
+// BSSplitString writes parts as fio's bssplit.
+func BSSplitString(parts []BSPart) string {
+	var sb strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			sb.WriteByte(':')
+		}
+		fmt.Fprintf(&sb, "%d/%d", p.Size, p.Pct)
+	}
+	return sb.String()
+}
+
+// minBS is the smallest block size of the job.
+func (j *Job) minBS() int64 {
+	m := j.BS
+	for _, p := range j.BSSplit {
+		m = min(m, p.Size)
+	}
+	return m
 }
 
 // ParseSize parses a size as fio writes them: 4096, 4k, 4K, 4KiB, 1M,

@@ -109,3 +109,36 @@ func TestParseJobFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBSSplit(t *testing.T) {
+	parts, err := ParseBSSplit("4k/50:64k/30:1m/20")
+	if err != nil || len(parts) != 3 || parts[1] != (BSPart{65536, 30}) {
+		t.Fatalf("%+v, %v", parts, err)
+	}
+	if parts, err := ParseBSSplit("4k/10:16k"); err != nil || parts[1].Pct != 90 {
+		t.Fatalf("a part without a percentage: %+v, %v", parts, err)
+	}
+	if s := BSSplitString(parts); s != "4096/50:65536/30:1048576/20" {
+		t.Fatalf("BSSplitString: %s", s)
+	}
+	for _, bad := range []string{"", "4k/50:8k/40", "4k/50:8k:16k", "big/50:4k/50", "4k/120", "4k/x"} {
+		if _, err := ParseBSSplit(bad); err == nil {
+			t.Errorf("ParseBSSplit(%q) accepted", bad)
+		}
+	}
+}
+
+func TestJobFileBSSplitAndIOSize(t *testing.T) {
+	jobs, err := ParseJobFile(strings.NewReader("[mix]\nrw=randread\nbssplit=4k/75:64k/25\nio_size=32m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := jobs[0]
+	if len(j.BSSplit) != 2 || j.BS != 65536 || j.TotalBytes != 32<<20 {
+		t.Fatalf("%+v", j)
+	}
+	args := strings.Join(FioEngine{}.FioArgs(j), " ")
+	if !strings.Contains(args, "--bssplit=4096/75:65536/25") || !strings.Contains(args, "--io_size=33554432") {
+		t.Fatalf("fio arguments: %s", args)
+	}
+}

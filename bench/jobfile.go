@@ -95,6 +95,15 @@ func applyOption(j *Job, name, val string) error {
 		j.BS, err = ParseSize(val)
 	case "size":
 		j.Size, err = ParseSize(val)
+	case "io_size", "io_limit":
+		j.TotalBytes, err = ParseSize(val)
+	case "bssplit":
+		if j.BSSplit, err = ParseBSSplit(val); err == nil {
+			j.BS = 0
+			for _, p := range j.BSSplit {
+				j.BS = max(j.BS, p.Size)
+			}
+		}
 	case "iodepth":
 		j.IODepth, err = strconv.Atoi(val)
 	case "numjobs":

@@ -38,6 +38,7 @@ func (e *VerifyError) Error() string {
 // concurrent use (the generation is atomic).
 type stamper struct {
 	seed uint64
+	unit int64 // the verified block: the job's smallest block size
 	gen  atomic.Uint64
 }
 
@@ -45,12 +46,15 @@ func newStamper(job *Job) *stamper {
 	if job.Verify == "" {
 		return nil
 	}
-	return &stamper{seed: job.Seed}
+	return &stamper{seed: job.Seed, unit: job.minBS()}
 }
 
-// stamp fills buf as the block at off, from a new generation.
+// stamp fills buf, written at off, as verified blocks of the job's unit,
+// each from a new generation.
 func (s *stamper) stamp(buf []byte, off int64) {
-	stampBlock(buf, off, s.gen.Add(1), s.seed)
+	for k := int64(0); k+s.unit <= int64(len(buf)); k += s.unit {
+		stampBlock(buf[k:k+s.unit], off+k, s.gen.Add(1), s.seed)
+	}
 }
 
 func stampBlock(buf []byte, off int64, gen, seed uint64) {
@@ -64,8 +68,17 @@ func stampBlock(buf []byte, off int64, gen, seed uint64) {
 	binary.LittleEndian.PutUint64(buf[32:], xxhash.Sum64(buf))
 }
 
-// check verifies the block read at off.
+// check verifies every block of buf, read at off.
 func (s *stamper) check(buf []byte, off int64) error {
+	for k := int64(0); k+s.unit <= int64(len(buf)); k += s.unit {
+		if err := s.checkBlock(buf[k:k+s.unit], off+k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *stamper) checkBlock(buf []byte, off int64) error {
 	if got := binary.LittleEndian.Uint32(buf[0:]); got != verifyMagic {
 		return &VerifyError{off, fmt.Sprintf("no block header (magic %#x): never written by a verifying job, or overwritten", got)}
 	}

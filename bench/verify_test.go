@@ -7,7 +7,7 @@ import (
 )
 
 func TestVerifyCatchesDamage(t *testing.T) {
-	job := Job{Verify: "xxhash", Seed: 7}
+	job := Job{Verify: "xxhash", Seed: 7, BS: 4096}
 	s := newStamper(&job)
 	block := make([]byte, 4096)
 	s.stamp(block, 8192)

@@ -96,6 +96,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	rwmix := fs.Int("rwmixread", 50, "randrw: percent of reads")
 	dist := fs.String("random_distribution", "random", "random or zipf:THETA")
 	fsync := fs.Int("fdatasync", 0, "every Nth write slot is an fdatasync ordered after earlier writes (fio: an fdatasync after every N writes)")
+	bssplit := fs.String("bssplit", "", "mixed block sizes by weight, as fio writes them: 4k/50:64k/50")
+	ioSize := fs.String("io_size", "0", "end a run once this many bytes were issued (0: only the runtime ends it)")
 	prealloc := fs.Bool("prealloc", false, "start each run from a new fallocate'd file that was never written (unwritten space)")
 	verify := fs.String("verify", "", "xxhash: a header and checksum in every written block, checked on every read")
 	format := fs.String("output-format", "normal", "normal, json or markdown")
@@ -169,6 +171,22 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			{"fdatasync", func() error { j.FsyncN = *fsync; return nil }},
 			{"verify", func() error { j.Verify = *verify; return nil }},
 			{"prealloc", func() error { j.Prealloc = *prealloc; return nil }},
+			{"io_size", func() (e error) { j.TotalBytes, e = bench.ParseSize(*ioSize); return }},
+			{"bssplit", func() error {
+				if *bssplit == "" {
+					j.BSSplit = nil
+					return nil
+				}
+				parts, err := bench.ParseBSSplit(*bssplit)
+				if err != nil {
+					return err
+				}
+				j.BSSplit, j.BS = parts, 0
+				for _, p := range parts {
+					j.BS = max(j.BS, p.Size)
+				}
+				return nil
+			}},
 			{"filename", func() error {
 				if *filename != "" {
 					j.Filename = *filename
