@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -102,12 +101,6 @@ func WriteJSON(w io.Writer, results []Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(results)
-}
-
-func (r Result) String() string {
-	var sb strings.Builder
-	WriteTable(&sb, []Result{r})
-	return sb.String()
 }
 
 // WriteMarkdown prints results as a markdown table, with ratios to the

@@ -278,14 +278,6 @@ func (p *File) NoteLogicalEnd(end int64) {
 	}
 }
 
-// MapKnown reports whether the provider holds the file's map (false on a
-// filesystem without FIEMAP, or after Invalidate until Refresh).
-func (p *File) MapKnown() bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.mu.known
-}
-
 // SetLogicalSize records the size the user sees.
 func (p *File) SetLogicalSize(size int64) {
 	p.mu.Lock()

@@ -13,10 +13,6 @@ import (
 // It wraps os.ErrClosed, so errors.Is(err, os.ErrClosed) holds.
 var ErrClosed = fmt.Errorf("ring: %w", os.ErrClosed)
 
-// ErrSQFull is returned when a submission needs a free SQE and the
-// submission queue has none: submit what is queued, then try again.
-var ErrSQFull = errors.New("ring: submission queue full")
-
 // UnavailableError says that io_uring cannot be used on this machine and
 // names the likely cause. Higher layers test for it with errors.As and fall
 // back to blocking system calls.
