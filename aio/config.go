@@ -40,9 +40,18 @@ type Config struct {
 	// runtime extends and preallocates the file: the step starts at Min and
 	// doubles while appends keep coming, up to Max. 0 means 1 MiB and 64 MiB.
 	AppendStepMin, AppendStepMax int64
+	// FixedFiles is how many files each ring can name by a registered slot
+	// rather than a descriptor (cheaper per I/O); files opened beyond it
+	// use their descriptor. 0 means 1024; -1 registers none.
+	FixedFiles int
 }
 
 func (c Config) withDefaults() (Config, error) {
+	if c.FixedFiles == 0 {
+		c.FixedFiles = 1024
+	} else if c.FixedFiles < 0 {
+		c.FixedFiles = 0
+	}
 	if c.Shards < 0 || c.QueueDepth < 0 || c.Workers < 0 || c.AppendStepMin < 0 || c.AppendStepMax < 0 {
 		return c, fmt.Errorf("aio: negative value in Config %+v", c)
 	}

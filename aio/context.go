@@ -60,8 +60,9 @@ func (rt *Runtime) NewContext(depth int) (*Context, error) {
 // returns ErrWouldBlock (errors.Is syscall.EAGAIN). Bad input is refused
 // before anything is accepted: the error names the first bad IOCB's fault.
 func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
-	for _, cb := range iocbs {
+	for i, cb := range iocbs {
 		if err := c.validate(cb); err != nil {
+			releaseOps(iocbs[:i])
 			return 0, err
 		}
 	}
@@ -75,6 +76,7 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	c.freeMu.Lock()
 	if c.closed || c.rt.closed.Load() {
 		c.freeMu.Unlock()
+		releaseOps(iocbs)
 		return 0, ErrClosed
 	}
 	n := min(len(iocbs), len(c.free))
@@ -88,9 +90,18 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 		c.rt.start(&c.slots[slot], iocbs[i])
 	}
 	if n < len(iocbs) {
+		releaseOps(iocbs[n:])
 		return n, ErrWouldBlock
 	}
 	return n, nil
+}
+
+// releaseOps gives back the file references validate took for IOCBs that
+// were not accepted.
+func releaseOps(iocbs []*IOCB) {
+	for _, cb := range iocbs {
+		cb.File.opDone()
+	}
 }
 
 func (c *Context) validate(cb *IOCB) error {
@@ -103,22 +114,32 @@ func (c *Context) validate(cb *IOCB) error {
 		return ErrOtherRuntime
 	case !cb.Op.valid():
 		return ErrUnknownOp
-	case cb.File.closed.Load():
-		return ErrClosed
 	case cb.Offset < 0:
 		return ErrNegativeOffset
 	case len(cb.Buf) > MaxIOBytes:
 		return ErrBufferTooLarge
 	case cb.Offset > math.MaxInt64-int64(len(cb.Buf)):
 		return ErrNegativeOffset
+	case !cb.File.opStart():
+		return ErrClosed
 	}
 	return nil
 }
 
 // complete queues a finished request for GetEvents. It takes no lock.
 func (c *Context) complete(r *request) {
+	c.deliver(r)
+	c.wake()
+}
+
+// deliver queues a finished request without waking a waiter: a shard
+// delivers every completion of a pass, then wakes each context once.
+func (c *Context) deliver(r *request) {
 	c.done.push(r)
 	c.ready.Add(1)
+}
+
+func (c *Context) wake() {
 	select {
 	case c.notify <- struct{}{}:
 	default:

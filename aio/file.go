@@ -25,6 +25,7 @@ type File struct {
 	rt     *Runtime
 	name   string
 	fd     int
+	fixed  int32         // slot in every shard's fixed-file table, or -1 (set by Open and Close)
 	direct bool          // opened with O_DIRECT
 	prov   *iomap.File   // regular files: sizes and the map
 	dev    *iomap.Device // block devices
@@ -81,6 +82,7 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 		unix.Close(fd)
 		return nil, ErrClosed
 	}
+	rt.registerFixed(f)
 	rt.files[f] = struct{}{}
 	if !direct {
 		rt.stats.bufferedFiles.Add(1)
@@ -89,7 +91,7 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 }
 
 func (rt *Runtime) newFile(name string, fd int, direct bool) (*File, error) {
-	f := &File{rt: rt, name: name, fd: fd, direct: direct, block: 4096, step: rt.cfg.AppendStepMin}
+	f := &File{rt: rt, name: name, fd: fd, fixed: -1, direct: direct, block: 4096, step: rt.cfg.AppendStepMin}
 	f.locks.init()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -149,8 +151,20 @@ func (f *File) sizes() (logical, kernel int64) {
 	return f.prov.Sizes()
 }
 
-func (f *File) opStart() { f.ops.Add(1) }
-func (f *File) opDone()  { f.ops.Add(-1) }
+// opStart counts a request on the file, unless the file is closed. Counting
+// first and looking at closed second pairs with Close, which sets closed
+// first and waits for the count second: a request either sees closed or is
+// waited for, never slips in as the descriptor closes.
+func (f *File) opStart() bool {
+	f.ops.Add(1)
+	if f.closed.Load() {
+		f.opDone()
+		return false
+	}
+	return true
+}
+
+func (f *File) opDone() { f.ops.Add(-1) }
 
 // admitWrite counts a new write, or holds it back while a barrier fsync
 // waits for the writes before it: without that, a steady stream of new
@@ -359,6 +373,7 @@ func (f *File) Close() error {
 		err = f.cutBackLocked()
 		f.mu.Unlock()
 	}
+	f.rt.unregisterFixed(f)
 	if cerr := unix.Close(f.fd); cerr != nil && err == nil {
 		err = &Error{Op: "close", Path: f.name, Err: cerr}
 	}

@@ -23,7 +23,8 @@ type Runtime struct {
 	workers       workers
 	pool          *bio.Pool
 	stats         counters
-	syncCtxs      sync.Pool // *syncCtx for File's blocking methods
+	syncCtxs      sync.Pool  // *syncCtx for File's blocking methods
+	fixedSlots    fixedSlots // guarded by mu
 
 	closed atomic.Bool
 	mu     sync.Mutex
@@ -43,7 +44,7 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}}
+	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
 	rt.syncCtxs.New = func() any { return rt.newSyncCtx() }
 	rt.backend = BackendSyscall
 	if cfg.Backend != BackendSyscall {
@@ -108,8 +109,7 @@ func (rt *Runtime) Stats() Stats {
 func (rt *Runtime) start(r *request, cb *IOCB) {
 	f := cb.File
 	*r = request{ctx: r.ctx, slot: r.slot, iocb: cb, file: f, op: cb.Op, off: cb.Offset, buf: cb.Buf, flg: cb.Flags}
-	rt.stats.inFlight.Add(1)
-	f.opStart()
+	rt.stats.inFlight.Add(1) // f.ops was counted by validate
 	if (r.op == OpRead || r.op == OpWrite) && len(r.buf) == 0 {
 		if r.op == OpWrite {
 			f.writes.Add(1) // finish counts every write done
@@ -137,6 +137,13 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 // finish completes r with its result. It is the last thing done with a
 // request before it goes back to its Context.
 func (rt *Runtime) finish(r *request, n int, err error) {
+	rt.settle(r, n, err)
+	r.ctx.complete(r)
+}
+
+// settle records a finished request's result and counts it, without
+// delivering it.
+func (rt *Runtime) settle(r *request, n int, err error) {
 	f := r.file
 	r.n, r.err = n, err
 	switch r.op {
@@ -150,7 +157,6 @@ func (rt *Runtime) finish(r *request, n int, err error) {
 	}
 	rt.stats.inFlight.Add(-1)
 	f.opDone()
-	r.ctx.complete(r)
 }
 
 // Close closes every open file (waiting for its I/O), stops the workers

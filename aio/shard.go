@@ -37,6 +37,8 @@ type shard struct {
 	builder  bio.Builder
 	plan     []planned
 	cqes     []ring.CQE
+	wakes    []*Context // contexts with new completions, woken once per pass
+	fixedOK  bool       // the ring has the fixed-file table
 	it       iomap.Iter
 	efdBuf   [8]byte
 }
@@ -139,6 +141,7 @@ func (s *shard) loop() {
 		s.free[i] = int32(len(s.free) - 1 - i)
 	}
 	s.cqes = make([]ring.CQE, 2*qd)
+	s.registerFileTable(s.rt.cfg.FixedFiles)
 	s.armWakeup()
 	s.started <- nil
 	for {
@@ -147,6 +150,7 @@ func (s *shard) loop() {
 			s.ring.Submit() // EBUSY/EAGAIN: the SQEs stay queued; reap, then again
 		}
 		reaped := s.reap()
+		s.flushWakes()
 		if progressed || reaped > 0 {
 			continue
 		}
@@ -217,6 +221,9 @@ func (s *shard) place(r *request) bool {
 		return s.placeRead(r)
 	case OpWrite:
 		return s.placeWrite(r)
+	case opFilesUpdate:
+		s.placeFilesUpdate(r)
+		return true
 	}
 	return s.placeSync(r)
 }
@@ -279,9 +286,17 @@ func (s *shard) commit(r *request) bool {
 			if r.op == OpFdatasync {
 				fl = ring.FsyncDatasync
 			}
-			sqe.PrepFsync(int32(r.file.fd), fl)
+			fd, fixed := r.file.ringFile()
+			sqe.PrepFsync(fd, fl)
+			if fixed {
+				sqe.UseFixedFile(fd)
+			}
 		case kindEdgeRead:
-			sqe.PrepRead(int32(r.file.fd), p.edge.B, uint64(p.bio.Offset), uint32(p.bio.Flags))
+			fd, fixed := r.file.ringFile()
+			sqe.PrepRead(fd, p.edge.B, uint64(p.bio.Offset), uint32(p.bio.Flags))
+			if fixed {
+				sqe.UseFixedFile(fd)
+			}
 		default:
 			sl.bio.Prep(sqe, sl.iov[:])
 		}
@@ -301,7 +316,7 @@ func (s *shard) placeRead(r *request) bool {
 	f := r.file
 	logical, _ := f.sizes()
 	if r.off >= logical {
-		s.rt.finish(r, 0, nil)
+		s.finish(r, 0, nil)
 		return true
 	}
 	n := min(int64(len(r.buf)), logical-r.off)
@@ -314,7 +329,7 @@ func (s *shard) placeRead(r *request) bool {
 	}
 	if len(s.plan) == 0 { // all known zeros
 		s.rt.stats.fastReads.Add(1)
-		s.rt.finish(r, int(n), nil)
+		s.finish(r, int(n), nil)
 		return true
 	}
 	if !s.commit(r) {
@@ -372,9 +387,9 @@ func (s *shard) planReadRanges(r *request, n int64) error {
 func (s *shard) planReadRun(r *request, lo, hi int64) error {
 	f := r.file
 	a := f.align.Offset
-	fd := int32(f.fd)
+	fd, fixed := f.ringFile()
 	if a <= 1 {
-		return s.builder.Add(bio.OpRead, fd, false, f.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
+		return s.builder.Add(bio.OpRead, fd, fixed, f.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
 	}
 	p, err := bio.PlanWrite(lo, hi-lo, func(int64) (int64, bool) { return a, false })
 	if err != nil {
@@ -387,12 +402,12 @@ func (s *shard) planReadRun(r *request, lo, hi int64) error {
 		}
 		dstOff := e.Off + e.DataOff - r.off
 		s.plan = append(s.plan, planned{kind: kindEdgeRead,
-			bio:  bio.Bio{Op: bio.OpRead, File: fd, Flags: f.nowaitFlag(), Offset: e.Off, Len: e.Len, BufIndex: bio.NoFixedBuffer},
+			bio:  bio.Bio{Op: bio.OpRead, File: fd, FixedFile: fixed, Flags: f.nowaitFlag(), Offset: e.Off, Len: e.Len, BufIndex: bio.NoFixedBuffer},
 			edge: buf, dst: r.buf[dstOff : dstOff+e.DataLen], from: e.DataOff})
 		s.rt.stats.bounces.Add(1)
 	}
 	if p.Mid.Len > 0 {
-		return s.builder.Add(bio.OpRead, fd, false, f.nowaitFlag(), p.Mid.Off,
+		return s.builder.Add(bio.OpRead, fd, fixed, f.nowaitFlag(), p.Mid.Off,
 			r.buf[p.Mid.Off-r.off:p.Mid.Off-r.off+p.Mid.Len], bio.NoFixedBuffer, 0, p.Mid.Off-r.off)
 	}
 	return nil
@@ -403,7 +418,7 @@ func (s *shard) placeWrite(r *request) bool {
 	off, n := r.off, int64(len(r.buf))
 	stats := &s.rt.stats
 	if f.dev != nil && r.end() > f.dev.Size() {
-		s.rt.finish(r, 0, &Error{Op: "write", Path: f.name, Offset: off, Err: unix.ENOSPC})
+		s.finish(r, 0, &Error{Op: "write", Path: f.name, Offset: off, Err: unix.ENOSPC})
 		return true
 	}
 	if a := f.align.Offset; a > 1 && (off%a != 0 || n%a != 0) {
@@ -432,7 +447,8 @@ func (s *shard) placeWrite(r *request) bool {
 		flags |= bio.DSync
 	}
 	s.resetPlan(f)
-	err := s.builder.Add(bio.OpWrite, int32(f.fd), false, flags, off, r.buf, bio.NoFixedBuffer, 0, 0)
+	fd, fixed := f.ringFile()
+	err := s.builder.Add(bio.OpWrite, fd, fixed, flags, off, r.buf, bio.NoFixedBuffer, 0, 0)
 	if err == nil {
 		s.planBios(kindWrite)
 	}
@@ -470,7 +486,7 @@ func (s *shard) countSlowReason(err error) {
 func (s *shard) placeSync(r *request) bool {
 	f := r.file
 	if err := f.stickySyncErr(); err != nil {
-		s.rt.finish(r, 0, err)
+		s.finish(r, 0, err)
 		return true
 	}
 	if r.op == OpFsync && f.prov != nil {
@@ -546,6 +562,26 @@ func (s *shard) complete(idx int32, res int32) {
 	}
 }
 
+// finish delivers a finished request to its context. A sleeping waiter is
+// woken once, at the end of the pass (flushWakes), so that it finds every
+// completion of the pass rather than the first.
+func (s *shard) finish(r *request, n int, err error) {
+	s.rt.settle(r, n, err)
+	c := r.ctx // once delivered, r belongs to the context's GetEvents
+	c.deliver(r)
+	if k := len(s.wakes); k == 0 || s.wakes[k-1] != c {
+		s.wakes = append(s.wakes, c)
+	}
+}
+
+func (s *shard) flushWakes() {
+	for i, c := range s.wakes {
+		c.wake()
+		s.wakes[i] = nil
+	}
+	s.wakes = s.wakes[:0]
+}
+
 // done finishes a request whose kernel requests have all completed.
 func (s *shard) done(r *request) {
 	f, st := r.file, &s.rt.stats
@@ -559,22 +595,22 @@ func (s *shard) done(r *request) {
 		if r.op == OpFsync || r.op == OpFdatasync {
 			f.setSyncErr(err)
 		}
-		s.rt.finish(r, 0, err)
+		s.finish(r, 0, err)
 	case r.eagain:
 		st.kernelEAGAIN.Add(1)
 		s.toWorker(r)
 	case r.op == OpRead:
 		st.fastReads.Add(1)
-		s.rt.finish(r, int(r.want), nil)
+		s.finish(r, int(r.want), nil)
 	case r.op == OpWrite:
 		if f.prov != nil {
 			f.prov.NoteWritten(r.off, int64(len(r.buf)))
 			f.prov.NoteLogicalEnd(r.end())
 		}
 		st.fastWrites.Add(1)
-		s.rt.finish(r, len(r.buf), nil)
+		s.finish(r, len(r.buf), nil)
 	default:
-		s.rt.finish(r, 0, nil)
+		s.finish(r, 0, nil)
 	}
 }
 

@@ -23,6 +23,7 @@ type Stats struct {
 	BytesWritten          uint64
 	InFlight              int64 // requests submitted and not yet completed
 	BufferedFiles         int64 // open files on which O_DIRECT was refused (tmpfs): page-cache I/O
+	FixedFiles            int64 // open files the rings name by a registered slot (Config.FixedFiles)
 
 	// Why writes took the slow path.
 	SlowUnaligned, SlowExtend, SlowAllocate, SlowSubBlock, SlowLockBusy, SlowOther uint64
@@ -33,7 +34,7 @@ type counters struct {
 	fastReads, fastWrites, slowReads, slowWrites, kernelEAGAIN atomic.Uint64
 	zeroFilled, rmw, bounces, extensions, cutBacks, syncs      atomic.Uint64
 	bytesRead, bytesWritten                                    atomic.Uint64
-	inFlight, bufferedFiles                                    atomic.Int64
+	inFlight, bufferedFiles, fixedFiles                        atomic.Int64
 	slowUnaligned, slowExtend, slowAllocate, slowSubBlock      atomic.Uint64
 	slowLockBusy, slowOther                                    atomic.Uint64
 }
@@ -47,6 +48,7 @@ func (c *counters) snapshot() Stats {
 		CutBacks: c.cutBacks.Load(), Syncs: c.syncs.Load(),
 		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
 		InFlight: c.inFlight.Load(), BufferedFiles: c.bufferedFiles.Load(),
+		FixedFiles:    c.fixedFiles.Load(),
 		SlowUnaligned: c.slowUnaligned.Load(), SlowExtend: c.slowExtend.Load(),
 		SlowAllocate: c.slowAllocate.Load(), SlowSubBlock: c.slowSubBlock.Load(),
 		SlowLockBusy: c.slowLockBusy.Load(), SlowOther: c.slowOther.Load(),
