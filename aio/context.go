@@ -104,6 +104,9 @@ func releaseOps(iocbs []*IOCB) {
 	}
 }
 
+// validate checks cb and, as its last step, counts it on its File
+// (opStart); finish gives the count back, or releaseOps if Submit does not
+// accept cb after all.
 func (c *Context) validate(cb *IOCB) error {
 	switch {
 	case cb == nil:

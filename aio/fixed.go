@@ -41,7 +41,6 @@ func (fs *fixedSlots) put(i int32) { fs.free = append(fs.free, i) }
 // -1 when there is no free slot or a ring refuses it. rt.mu is held and
 // the runtime is not closed, so the shards are running.
 func (rt *Runtime) registerFixed(f *File) {
-	f.fixed = -1
 	if len(rt.shards) == 0 {
 		return
 	}

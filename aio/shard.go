@@ -286,19 +286,14 @@ func (s *shard) commit(r *request) bool {
 			if r.op == OpFdatasync {
 				fl = ring.FsyncDatasync
 			}
-			fd, fixed := r.file.ringFile()
-			sqe.PrepFsync(fd, fl)
-			if fixed {
-				sqe.UseFixedFile(fd)
-			}
+			sqe.PrepFsync(p.bio.File, fl)
 		case kindEdgeRead:
-			fd, fixed := r.file.ringFile()
-			sqe.PrepRead(fd, p.edge.B, uint64(p.bio.Offset), uint32(p.bio.Flags))
-			if fixed {
-				sqe.UseFixedFile(fd)
-			}
+			sqe.PrepRead(p.bio.File, p.edge.B, uint64(p.bio.Offset), uint32(p.bio.Flags))
 		default:
-			sl.bio.Prep(sqe, sl.iov[:])
+			sl.bio.Prep(sqe, sl.iov[:]) // names the file, by slot or descriptor
+		}
+		if p.bio.FixedFile && (p.kind == kindSync || p.kind == kindEdgeRead) {
+			sqe.UseFixedFile(p.bio.File)
 		}
 		sqe.UserData = uint64(idx)
 		r.pending++
@@ -495,7 +490,8 @@ func (s *shard) placeSync(r *request) bool {
 			return true
 		}
 	}
-	s.plan = append(s.plan[:0], planned{kind: kindSync})
+	fd, fixed := f.ringFile()
+	s.plan = append(s.plan[:0], planned{kind: kindSync, bio: bio.Bio{File: fd, FixedFile: fixed}})
 	if !s.commit(r) {
 		s.plan = s.plan[:0]
 		return false

@@ -2,8 +2,6 @@ package bio
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -18,17 +16,7 @@ import (
 func TestBounceUnalignedMemory(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r, err := ring.New(ring.Config{Entries: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	f, err := os.OpenFile(filepath.Join(t.TempDir(), "f"), os.O_RDWR|os.O_CREATE|unix.O_DIRECT, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fd := int32(f.Fd())
+	r, fd := ringAndDirectFile(t)
 	pool, err := NewPool([]PoolClass{{4096, 4}, {64 << 10, 2}})
 	if err != nil {
 		t.Fatal(err)

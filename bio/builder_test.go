@@ -137,17 +137,7 @@ func TestDistributeShortCompletion(t *testing.T) {
 func TestBuilderBiosThroughTheRing(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r, err := ring.New(ring.Config{Entries: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	f, err := os.OpenFile(filepath.Join(t.TempDir(), "f"), os.O_RDWR|os.O_CREATE|unix.O_DIRECT, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fd := int32(f.Fd())
+	r, fd := ringAndDirectFile(t)
 	src := mem(t, 64<<10)
 	for i := range src {
 		src[i] = byte(i*13 + i/4096)
@@ -207,4 +197,22 @@ func describe(bios []Bio) string {
 		fmt.Fprintf(&sb, "[%v file %d flags %#x [%d, +%d) %d segs] ", b.Op, b.File, b.Flags, b.Offset, b.Len, len(b.Segs))
 	}
 	return sb.String()
+}
+
+// ringAndDirectFile makes a ring of 16 entries and a new O_DIRECT file in a
+// temporary directory, both closed at the end of the test. The caller
+// locks its OS thread first if it needs to (ring tests do not require it).
+func ringAndDirectFile(t *testing.T) (*ring.Ring, int32) {
+	t.Helper()
+	r, err := ring.New(ring.Config{Entries: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "f"), os.O_RDWR|os.O_CREATE|unix.O_DIRECT, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return r, int32(f.Fd())
 }
