@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 // A shard is one ring and the submitter goroutine that owns it. Submit
 // pushes requests onto the shard's queue and, only if the submitter sleeps,
-// wakes it through an eventfd the ring polls. The submitter maps each
+// wakes it through an eventfd. The submitter maps each
 // request, sends what the kernel can do without blocking straight to the
 // ring with RWF_NOWAIT, hands the rest to a worker, reaps completions and
 // delivers them to the contexts.
@@ -22,8 +23,9 @@ type shard struct {
 	rt       *Runtime
 	id       int
 	q        mpsc
-	sleeping atomic.Int32 // 1 while the submitter waits in the kernel
-	efd      int          // eventfd polled by the ring: the wake-up
+	sleeping atomic.Int32 // 1 while the submitter sleeps
+	efd      int          // the wake-up eventfd, written by Submit and by the ring
+	efdFile  *os.File     // efd in Go's netpoller
 	stopping atomic.Bool
 	started  chan error
 	exited   chan struct{}
@@ -39,6 +41,7 @@ type shard struct {
 	cqes     []ring.CQE
 	wakes    []*Context // contexts with new completions, woken once per pass
 	fixedOK  bool       // the ring has the fixed-file table
+	parks    bool       // sleeps in the netpoller (else in io_uring_enter)
 	it       iomap.Iter
 	efdBuf   [8]byte
 }
@@ -79,16 +82,20 @@ const (
 	maxSegs = 16
 	wakeTag = ^uint64(0)
 	// pollBeforeSleep: with I/O in flight the submitter polls this long
-	// for a completion before it sleeps in the kernel (docs/decisions.md).
+	// for a completion before it sleeps (docs/decisions.md).
 	pollBeforeSleep = 5 * time.Microsecond
 )
 
 var eventfdOne = [8]byte{1}
 
-// testRingHook, set only by tests, runs on each shard's goroutine right
-// after its ring is set up: fault injectors are installed there, by the
-// ring's owner.
+// testRingHook, set only by tests, runs on each shard's goroutine once its
+// ring is set up, before the shard takes requests: fault injectors are
+// installed there, by the ring's owner.
 var testRingHook func(s *shard)
+
+// testSleepInRing, set only by tests, makes shards sleep in io_uring_enter,
+// as they do when the kernel refuses to register the eventfd.
+var testSleepInRing bool
 
 func startShard(rt *Runtime, id int) (*shard, error) {
 	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
@@ -96,10 +103,11 @@ func startShard(rt *Runtime, id int) (*shard, error) {
 		return nil, err
 	}
 	s := &shard{rt: rt, id: id, efd: efd, started: make(chan error, 1), exited: make(chan struct{})}
+	s.efdFile = os.NewFile(uintptr(efd), "nowait-wake") // non-blocking: pollable
 	s.q.init()
 	go s.loop()
 	if err := <-s.started; err != nil {
-		unix.Close(efd)
+		s.efdFile.Close()
 		return nil, err
 	}
 	return s, nil
@@ -132,17 +140,17 @@ func (s *shard) loop() {
 		return
 	}
 	s.ring = r
-	if testRingHook != nil {
-		testRingHook(s)
-	}
-	s.slots = make([]bioSlot, qd-1) // one SQ entry stays for the wake-up poll
+	s.slots = make([]bioSlot, qd-1) // one SQ entry stays for a wake-up poll (armWakeup)
 	s.free = make([]int32, len(s.slots))
 	for i := range s.free {
 		s.free[i] = int32(len(s.free) - 1 - i)
 	}
 	s.cqes = make([]ring.CQE, 2*qd)
 	s.registerFileTable(s.rt.cfg.FixedFiles)
-	s.armWakeup()
+	s.setupWakeup()
+	if testRingHook != nil {
+		testRingHook(s)
+	}
 	s.started <- nil
 	for {
 		progressed := s.pump()
@@ -160,7 +168,22 @@ func (s *shard) loop() {
 		s.idle()
 	}
 	s.ring.Close()
-	unix.Close(s.efd)
+	s.efdFile.Close()
+}
+
+// setupWakeup chooses where the submitter sleeps. Best is Go's netpoller,
+// on the eventfd registered with the ring: a parked goroutine gives its P
+// back at once, where a thread asleep in io_uring_enter keeps it until the
+// runtime's monitor takes it back, which on a quiet program takes up to
+// 10 ms (docs/decisions.md). Without a registered eventfd, the ring polls
+// the eventfd and the submitter sleeps in io_uring_enter.
+func (s *shard) setupWakeup() {
+	if !testSleepInRing && s.ring.RegisterEventfd(s.efd) == nil {
+		s.parks = true
+		s.ring.SetEventfdNotify(false) // on only while asleep
+		return
+	}
+	s.armWakeup()
 }
 
 func (s *shard) armWakeup() {
@@ -179,13 +202,24 @@ func (s *shard) idle() {
 			}
 		}
 	}
-	s.sleeping.Store(1)
-	if !s.q.empty() {
+	if !s.parks || s.ring.SQPending() > 0 {
+		// SQEs the kernel refused (EBUSY) wait in the ring: sleep there.
+		s.sleeping.Store(1)
+		if s.q.empty() {
+			s.ring.SubmitAndWait(1)
+		}
 		s.sleeping.Store(0)
 		return
 	}
-	s.ring.SubmitAndWait(1)
+	// Signals on, then look: a completion or a Submit after the look
+	// signals the eventfd, one before it is seen (SetEventfdNotify).
+	s.ring.SetEventfdNotify(true)
+	s.sleeping.Store(1)
+	if s.q.empty() && !s.ring.CompletionsPending() {
+		s.efdFile.Read(s.efdBuf[:])
+	}
 	s.sleeping.Store(0)
+	s.ring.SetEventfdNotify(false)
 }
 
 // pump places deferred requests, then new ones, while there is room.

@@ -192,8 +192,15 @@ const (
 	unregisterBuffers   = 1
 	registerFiles       = 2
 	unregisterFiles     = 3
+	registerEventfd     = 4
+	unregisterEventfd   = 5
 	registerFilesUpdate = 6
 	registerProbe       = 8
+)
+
+// cq_ring->flags, written by the application.
+const (
+	cqEventfdDisabled uint32 = 1 << 0
 )
 
 // mmap offsets of the rings.

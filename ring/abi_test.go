@@ -152,13 +152,14 @@ func goConstants() map[string]uint64 {
 		"IORING_FEAT_LINKED_FILE": uint64(FeatLinkedFile),
 
 		"IORING_SQ_NEED_WAKEUP": uint64(sqNeedWakeup), "IORING_SQ_CQ_OVERFLOW": uint64(sqCQOverflow),
-		"IORING_SQ_TASKRUN":      uint64(sqTaskrun),
+		"IORING_SQ_TASKRUN": uint64(sqTaskrun), "IORING_CQ_EVENTFD_DISABLED": uint64(cqEventfdDisabled),
 		"IORING_ENTER_GETEVENTS": uint64(enterGetEvents), "IORING_ENTER_SQ_WAKEUP": uint64(enterSQWakeup),
 		"IORING_ENTER_SQ_WAIT": uint64(enterSQWait), "IORING_ENTER_EXT_ARG": uint64(enterExtArg),
 
 		"IORING_REGISTER_BUFFERS": registerBuffers, "IORING_UNREGISTER_BUFFERS": unregisterBuffers,
 		"IORING_REGISTER_FILES": registerFiles, "IORING_UNREGISTER_FILES": unregisterFiles,
 		"IORING_REGISTER_FILES_UPDATE": registerFilesUpdate, "IORING_REGISTER_PROBE": registerProbe,
+		"IORING_REGISTER_EVENTFD": registerEventfd, "IORING_UNREGISTER_EVENTFD": unregisterEventfd,
 		"IORING_OFF_SQ_RING": offSQRing, "IORING_OFF_CQ_RING": offCQRing, "IORING_OFF_SQES": offSQEs,
 
 		"IORING_FSYNC_DATASYNC": uint64(FsyncDatasync), "IORING_TIMEOUT_ABS": uint64(TimeoutAbs),

@@ -28,6 +28,14 @@
 // Other goroutines hand work to the owner through the layers above (aio),
 // never by calling into the ring.
 //
+// # Waiting outside io_uring_enter
+//
+// A thread asleep in a system call keeps its Go P until the runtime takes
+// it back, up to 10 ms later on a quiet program. An owner that would rather
+// park its goroutine registers an eventfd (RegisterEventfd), reads it
+// through Go's netpoller, and turns the kernel's signals off while it is
+// awake and reaping (SetEventfdNotify): aio's shards sleep this way.
+//
 // # Memory
 //
 // The kernel reads and writes buffers after Submit returns. A buffer must

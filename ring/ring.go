@@ -67,6 +67,7 @@ type completionQueue struct {
 	head     *uint32 // owner-written; published with atomic stores
 	tail     *uint32 // kernel-written; read with atomic loads
 	overflow *uint32 // kernel-written: CQEs dropped (only without FEAT_NODROP)
+	flags    *uint32 // owner-written: EVENTFD_DISABLED
 	mask     uint32
 	entries  uint32
 	cqes     []CQE
@@ -99,6 +100,7 @@ func (q *completionQueue) init(ringMem []byte, p *params) {
 	q.head = u32At(ringMem, o.Head)
 	q.tail = u32At(ringMem, o.Tail)
 	q.overflow = u32At(ringMem, o.Overflow)
+	q.flags = u32At(ringMem, o.Flags)
 	q.mask = *u32At(ringMem, o.RingMask)
 	q.entries = *u32At(ringMem, o.RingEntries)
 	q.cqes = unsafe.Slice((*CQE)(unsafe.Pointer(&ringMem[o.Cqes])), p.CqEntries)
