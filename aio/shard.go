@@ -203,7 +203,9 @@ func (s *shard) idle() {
 		}
 	}
 	if !s.parks || s.ring.SQPending() > 0 {
-		// SQEs the kernel refused (EBUSY) wait in the ring: sleep there.
+		// In the ring: the fallback, or SQEs the kernel refused (EBUSY)
+		// that this enter submits again. Those complete, so a parking
+		// shard, which has no eventfd poll in the ring, still wakes.
 		s.sleeping.Store(1)
 		if s.q.empty() {
 			s.ring.SubmitAndWait(1)

@@ -110,5 +110,18 @@ func (m *extentMap) mergeAround(i, n int) {
 // truncate drops everything at or past size.
 func (m *extentMap) truncate(size int64) { m.set(size, maxOffset, TypeHole, 0) }
 
+// markHoles turns the holes in [lo, hi) into typ, known to read as zeros;
+// the rest of the range is left as it is.
+func (m *extentMap) markHoles(lo, hi int64, typ Type) {
+	for pos := lo; pos < hi; {
+		e := m.lookup(pos, maxOffset)
+		end := min(e.end, hi)
+		if e.typ == TypeHole {
+			m.set(pos, end, typ, FlagKnownZero)
+		}
+		pos = end
+	}
+}
+
 // maxOffset stands for "the end of every file".
 const maxOffset = int64(1<<63 - 1)

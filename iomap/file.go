@@ -247,14 +247,7 @@ func (p *File) NoteAllocated(off, n int64, keepSize bool) {
 	lo, hi := p.roundOut(off, off+n)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for pos := lo; pos < hi; {
-		e := p.mu.ext.lookup(pos, maxOffset)
-		end := min(e.end, hi)
-		if e.typ == TypeHole {
-			p.mu.ext.set(pos, end, TypeUnwritten, FlagKnownZero)
-		}
-		pos = end
-	}
+	p.mu.ext.markHoles(lo, hi, TypeUnwritten)
 	if !keepSize {
 		p.mu.kernelSize = max(p.mu.kernelSize, off+n)
 	}
@@ -297,14 +290,7 @@ func (p *File) NoteKernelSize(size int64) {
 		_, hi := p.roundOut(size, size)
 		p.mu.ext.truncate(hi)
 	} else if size > old {
-		for pos := old; pos < size; {
-			e := p.mu.ext.lookup(pos, maxOffset)
-			end := min(e.end, size)
-			if e.typ == TypeHole {
-				p.mu.ext.set(pos, end, TypeHole, FlagKnownZero)
-			}
-			pos = end
-		}
+		p.mu.ext.markHoles(old, size, TypeHole)
 	}
 	p.mu.kernelSize = size
 	p.cookie.Add(1)
