@@ -29,6 +29,7 @@ type Context struct {
 	ready    atomic.Int32  // completions pushed and not yet taken
 	inflight atomic.Int32  // requests submitted and not yet taken
 	notify   chan struct{} // a completion arrived (capacity 1: a wake-up, not a count)
+	closing  chan struct{} // closed by Close: wakes every waiter
 
 	getMu sync.Mutex // one GetEvents (or Close) consumes done at a time
 	timer *time.Timer
@@ -43,7 +44,7 @@ func (rt *Runtime) NewContext(depth int) (*Context, error) {
 		return nil, ErrClosed
 	}
 	c := &Context{rt: rt, depth: depth, slots: make([]request, depth), free: make([]int32, depth),
-		notify: make(chan struct{}, 1)}
+		notify: make(chan struct{}, 1), closing: make(chan struct{})}
 	c.done.init()
 	for i := range c.slots {
 		c.slots[i].ctx = c
@@ -152,7 +153,8 @@ func (c *Context) wake() {
 // GetEvents waits until at least minEvents requests have completed (at
 // most len(events)), or timeout passes, and fills events with completions.
 // timeout < 0 waits without limit; 0 does not wait. It returns how many
-// events it filled. After Close, it returns ErrClosed.
+// events it filled. Close wakes a waiting GetEvents: it returns the events
+// it has taken, or ErrClosed when it has none, as does every later call.
 func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration) (int, error) {
 	minEvents = min(max(minEvents, 0), len(events))
 	c.getMu.Lock()
@@ -168,11 +170,14 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 		if closed && n == 0 {
 			return 0, ErrClosed
 		}
-		if n >= minEvents || timeout == 0 {
+		if n >= minEvents || timeout == 0 || closed {
 			return n, nil
 		}
 		if timeout < 0 {
-			<-c.notify
+			select {
+			case <-c.notify:
+			case <-c.closing:
+			}
 			continue
 		}
 		left := time.Until(deadline)
@@ -186,6 +191,8 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 		}
 		select {
 		case <-c.notify:
+			c.timer.Stop()
+		case <-c.closing:
 			c.timer.Stop()
 		case <-c.timer.C:
 		}
@@ -226,9 +233,9 @@ func (c *Context) release(ids []int32) bool {
 	return c.closed
 }
 
-// Close waits for the context's requests in flight to complete, then
-// closes it; events not yet collected are dropped. A second Close returns
-// ErrClosed.
+// Close refuses new requests, wakes any GetEvents waiting, waits for the
+// context's requests in flight to complete, and drops the events not yet
+// collected. A second Close returns ErrClosed.
 func (c *Context) Close() error {
 	c.freeMu.Lock()
 	if c.closed {
@@ -237,6 +244,7 @@ func (c *Context) Close() error {
 	}
 	c.closed = true
 	c.freeMu.Unlock()
+	close(c.closing)
 	for c.inflight.Load() != c.ready.Load() {
 		select {
 		case <-c.notify:

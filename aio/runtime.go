@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nowaitio/nowait/bio"
 	"github.com/nowaitio/nowait/ring"
@@ -74,6 +75,7 @@ func (rt *Runtime) startShards() error {
 		s, err := startShard(rt, i)
 		if err != nil {
 			rt.stopShards()
+			rt.shards = nil // the syscall backend, if the caller falls back
 			return err
 		}
 		rt.shards = append(rt.shards, s)
@@ -85,7 +87,6 @@ func (rt *Runtime) stopShards() {
 	for _, s := range rt.shards {
 		s.stop()
 	}
-	rt.shards = nil
 }
 
 // pickShard spreads contexts over the shards, round robin.
@@ -166,22 +167,43 @@ func (rt *Runtime) Close() error {
 	if !rt.closed.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
-	rt.mu.Lock()
-	files := make([]*File, 0, len(rt.files))
-	for f := range rt.files {
-		files = append(files, f)
-	}
-	rt.mu.Unlock()
 	var errs []error
-	for _, f := range files {
+	for _, f := range rt.openFiles() {
 		if err := f.Close(); err != nil && !errors.Is(err, ErrClosed) {
 			errs = append(errs, err)
 		}
 	}
+	rt.waitFilesClosed()
 	rt.workers.stop()
 	rt.stopShards()
 	if err := rt.pool.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("aio: buffer pool: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+func (rt *Runtime) openFiles() []*File {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	files := make([]*File, 0, len(rt.files))
+	for f := range rt.files {
+		files = append(files, f)
+	}
+	return files
+}
+
+// waitFilesClosed waits until no file is open. A File.Close the user
+// started before Runtime.Close is still waiting for its I/O, which needs
+// the workers and the shards: they stop only after it returns. No file
+// opens once rt.closed is set (Open checks it under rt.mu).
+func (rt *Runtime) waitFilesClosed() {
+	for {
+		rt.mu.Lock()
+		n := len(rt.files)
+		rt.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
