@@ -27,15 +27,7 @@ func (r *Ring) RegisterEventfd(fd int) error {
 }
 
 // UnregisterEventfd stops the signals.
-func (r *Ring) UnregisterEventfd() error {
-	if r.closed {
-		return ErrClosed
-	}
-	if _, err := sysRegister(r.fd, unregisterEventfd, nil, 0); err != nil {
-		return fmt.Errorf("ring: unregister eventfd: %w", err)
-	}
-	return nil
-}
+func (r *Ring) UnregisterEventfd() error { return r.unregister(unregisterEventfd, "eventfd") }
 
 // SetEventfdNotify turns the eventfd signals on or off
 // (IORING_CQ_EVENTFD_DISABLED). An owner that is awake and reaping turns

@@ -47,15 +47,7 @@ func (r *Ring) UpdateFiles(off uint32, fds []int32) (int, error) {
 }
 
 // UnregisterFiles drops every fixed file.
-func (r *Ring) UnregisterFiles() error {
-	if r.closed {
-		return ErrClosed
-	}
-	if _, err := sysRegister(r.fd, unregisterFiles, nil, 0); err != nil {
-		return fmt.Errorf("ring: unregister files: %w", err)
-	}
-	return nil
-}
+func (r *Ring) UnregisterFiles() error { return r.unregister(unregisterFiles, "files") }
 
 // RegisterBuffers registers bufs as fixed buffers 0..len(bufs)-1. The
 // memory must stay mapped until UnregisterBuffers or Close: use mmap'd
@@ -83,12 +75,16 @@ func (r *Ring) RegisterBuffers(bufs [][]byte) error {
 }
 
 // UnregisterBuffers drops every fixed buffer.
-func (r *Ring) UnregisterBuffers() error {
+func (r *Ring) UnregisterBuffers() error { return r.unregister(unregisterBuffers, "buffers") }
+
+// unregister runs one of the IORING_UNREGISTER_* operations, which take no
+// argument; what names the resource in the error.
+func (r *Ring) unregister(op uint32, what string) error {
 	if r.closed {
 		return ErrClosed
 	}
-	if _, err := sysRegister(r.fd, unregisterBuffers, nil, 0); err != nil {
-		return fmt.Errorf("ring: unregister buffers: %w", err)
+	if _, err := sysRegister(r.fd, op, nil, 0); err != nil {
+		return fmt.Errorf("ring: unregister %s: %w", what, err)
 	}
 	return nil
 }
