@@ -41,7 +41,7 @@ func (rt *Runtime) NewContext(depth int) (*Context, error) {
 		return nil, ErrBadDepth
 	}
 	if rt.closed.Load() {
-		return nil, ErrClosed
+		return nil, ErrRuntimeClosed
 	}
 	c := &Context{rt: rt, depth: depth, slots: make([]request, depth), free: make([]int32, depth),
 		notify: make(chan struct{}, 1), closing: make(chan struct{})}
@@ -78,7 +78,10 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	if c.closed || c.rt.closed.Load() {
 		c.freeMu.Unlock()
 		releaseOps(iocbs)
-		return 0, ErrClosed
+		if c.closed {
+			return 0, ErrContextClosed
+		}
+		return 0, ErrRuntimeClosed
 	}
 	n := min(len(iocbs), len(c.free))
 	first := len(c.free) - n
@@ -124,7 +127,11 @@ func (c *Context) validate(cb *IOCB) error {
 		return ErrBufferTooLarge
 	case cb.Offset > math.MaxInt64-int64(len(cb.Buf)):
 		return ErrNegativeOffset
-	case !cb.File.opStart():
+	}
+	if err := cb.File.checkAccess(cb.Op, cb.appended); err != nil {
+		return err
+	}
+	if !cb.File.opStart() {
 		return ErrClosed
 	}
 	return nil
@@ -154,7 +161,7 @@ func (c *Context) wake() {
 // most len(events)), or timeout passes, and fills events with completions.
 // timeout < 0 waits without limit; 0 does not wait. It returns how many
 // events it filled. Close wakes a waiting GetEvents: it returns the events
-// it has taken, or ErrClosed when it has none, as does every later call.
+// it has taken, or ErrContextClosed when it has none, as does every later call.
 func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration) (int, error) {
 	minEvents = min(max(minEvents, 0), len(events))
 	c.getMu.Lock()
@@ -168,7 +175,7 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 		got, closed := c.take(events[n:])
 		n += got
 		if closed && n == 0 {
-			return 0, ErrClosed
+			return 0, ErrContextClosed
 		}
 		if n >= minEvents || timeout == 0 || closed {
 			return n, nil
@@ -235,12 +242,12 @@ func (c *Context) release(ids []int32) bool {
 
 // Close refuses new requests, wakes any GetEvents waiting, waits for the
 // context's requests in flight to complete, and drops the events not yet
-// collected. A second Close returns ErrClosed.
+// collected. A second Close returns ErrContextClosed.
 func (c *Context) Close() error {
 	c.freeMu.Lock()
 	if c.closed {
 		c.freeMu.Unlock()
-		return ErrClosed
+		return ErrContextClosed
 	}
 	c.closed = true
 	c.freeMu.Unlock()

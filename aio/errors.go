@@ -12,9 +12,24 @@ import (
 // syscall.EAGAIN) holds.
 var ErrWouldBlock = fmt.Errorf("aio: context full: %w", syscall.EAGAIN)
 
-// ErrClosed is returned for any use of a closed Runtime, File or Context;
-// errors.Is(err, os.ErrClosed) holds.
-var ErrClosed = fmt.Errorf("aio: %w", os.ErrClosed)
+// A closed File, Context or Runtime each has its own error, and every one
+// of them errors.Is os.ErrClosed.
+var (
+	// ErrClosed is returned for the use of a closed File, and by a second
+	// File.Close.
+	ErrClosed error = closedError("file")
+	// ErrContextClosed is returned for the use of a closed Context.
+	ErrContextClosed error = closedError("context")
+	// ErrRuntimeClosed is returned for the use of a closed Runtime, or of
+	// a File or Context whose Runtime is closed.
+	ErrRuntimeClosed error = closedError("runtime")
+)
+
+// closedError names what was closed; it matches os.ErrClosed.
+type closedError string
+
+func (e closedError) Error() string        { return "aio: " + string(e) + " already closed" }
+func (e closedError) Is(target error) bool { return target == os.ErrClosed }
 
 // Errors for bad input. Each is returned before anything is done.
 var (
@@ -23,9 +38,24 @@ var (
 	ErrUnknownOp      = errors.New("aio: unknown Op")
 	ErrNegativeOffset = errors.New("aio: negative offset")
 	ErrBufferTooLarge = fmt.Errorf("aio: buffer larger than %d bytes", MaxIOBytes)
-	ErrNilBuffer      = errors.New("aio: read or write with an empty buffer")
 	ErrOtherRuntime   = errors.New("aio: File belongs to another Runtime")
 	ErrBadDepth       = errors.New("aio: context depth must be between 1 and 65536")
+)
+
+// Errors for what a handle was not opened for, as os.File refuses them.
+var (
+	// ErrReadOnly refuses a write (or a size change) through a handle
+	// opened O_RDONLY; errors.Is(err, syscall.EBADF) holds.
+	ErrReadOnly = fmt.Errorf("aio: file opened O_RDONLY, not for writing: %w", syscall.EBADF)
+	// ErrWriteOnly refuses a read through a handle opened O_WRONLY;
+	// errors.Is(err, syscall.EBADF) holds.
+	ErrWriteOnly = fmt.Errorf("aio: file opened O_WRONLY, not for reading: %w", syscall.EBADF)
+	// ErrAppendWriteAt refuses WriteAt (and OpWrite) on a handle opened
+	// with O_APPEND: its writes go at the end, with Write.
+	ErrAppendWriteAt = errors.New("aio: WriteAt on a file opened with O_APPEND (use Write)")
+	// ErrNotAppend refuses Write on a handle opened without O_APPEND: a
+	// File has no file offset to write at (use WriteAt).
+	ErrNotAppend = errors.New("aio: Write on a file opened without O_APPEND (use WriteAt)")
 )
 
 // MaxIOBytes is the largest buffer one IOCB may carry.

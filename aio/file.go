@@ -2,54 +2,32 @@ package aio
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nowaitio/nowait/bio"
-	"github.com/nowaitio/nowait/iomap"
 )
 
-// File is a file opened through the runtime. It implements io.ReaderAt,
-// io.WriterAt and io.Closer, for any offset, length and memory alignment.
+// File is one handle of a file opened through the runtime. It implements
+// io.ReaderAt, io.WriterAt, io.Writer (O_APPEND) and io.Closer, for any
+// offset, length and memory alignment. What belongs to the file rather
+// than the handle (sizes, map, locks, barriers, the sync error) is its
+// inode's, shared with every other handle of the file in the process.
 //
-// Owner: shared; safe for concurrent use. Its I/O state is in atomics, the
-// range locks and the iomap provider (each with its own lock); mu guards
-// size changes and the sticky sync error.
+// Owner: shared; safe for concurrent use. The fields above ops are set by
+// Open and read-only after (fixed also by Close, once no I/O is left).
 type File struct {
 	rt     *Runtime
 	name   string
-	fd     int
-	fixed  int32         // slot in every shard's fixed-file table, or -1 (set by Open and Close)
-	direct bool          // opened with O_DIRECT
-	prov   *iomap.File   // regular files: sizes and the map
-	dev    *iomap.Device // block devices
-	align  bio.Alignment // what the kernel needs for I/O on fd
-	block  int64         // filesystem block (RMW unit in unwritten storage)
-	locks  rangeLock
+	ino    *inode
+	acc    access // what the handle was opened for
+	append bool   // O_APPEND: Write appends, WriteAt is refused
+	fixed  int32  // the inode's slot in every ring of rt, or -1
 
-	writes atomic.Int64 // writes submitted and not yet finished (for barriers)
 	ops    atomic.Int64 // requests submitted and not yet finished (for Close)
 	closed atomic.Bool
-	// noNowait: the filesystem refuses RWF_NOWAIT for this file
-	// (EOPNOTSUPP, as tmpfs does); I/O goes to the ring without it, and
-	// io_uring runs it from its own workers rather than blocking submission.
-	noNowait atomic.Bool
-
-	barrierMu sync.Mutex
-	parked    []*request  // barrier fsyncs waiting for earlier writes to drain
-	held      []*request  // writes submitted while a barrier drains: they wait for it
-	draining  atomic.Bool // a barrier is parked (read without the lock on Submit)
-
-	mu         sync.Mutex // size changes: extension, cut-back, truncate, allocate
-	step       int64      // current append-ahead step (guarded by mu)
-	lastExtend time.Time  // (guarded by mu)
-	syncErr    error      // sticky: the first failed sync (guarded by mu)
 }
 
 // Open opens name (os.OpenFile's flags and permissions) for I/O through
@@ -57,73 +35,51 @@ type File struct {
 // where the filesystem refuses it (tmpfs), the file is opened for ordinary
 // page-cache I/O instead, which Stats counts in BufferedFiles. (tmpfs
 // accepts O_DIRECT since Linux 6.6.)
+//
+// Every handle of one file in this process, from this Runtime or another,
+// shares the file's state (see the package documentation). O_RDONLY
+// handles refuse writes and O_WRONLY handles refuse reads, with errors
+// that errors.Is syscall.EBADF. With O_APPEND, Write appends at the
+// logical end and WriteAt is refused, as os.File does. O_CREATE, O_EXCL
+// and O_TRUNC mean what they mean to os.OpenFile.
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
 	if rt.closed.Load() {
-		return nil, ErrClosed
+		return nil, ErrRuntimeClosed
 	}
-	flag &^= os.O_APPEND // appends are writes at Size(): O_APPEND would ignore the offset
+	// The kernel never sees O_APPEND (it would ignore the offsets of the
+	// runtime's own writes) nor O_TRUNC (the truncation goes through the
+	// shared state, which other handles may be using).
+	kflag := flag &^ (os.O_APPEND | os.O_TRUNC)
 	direct := true
-	fd, err := openFn(name, flag|unix.O_DIRECT|unix.O_CLOEXEC, uint32(perm.Perm()))
+	fd, err := openFn(name, kflag|unix.O_DIRECT|unix.O_CLOEXEC, uint32(perm.Perm()))
 	if errors.Is(err, unix.EINVAL) {
 		direct = false
-		fd, err = openFn(name, flag|unix.O_CLOEXEC, uint32(perm.Perm()))
+		fd, err = openFn(name, kflag|unix.O_CLOEXEC, uint32(perm.Perm()))
 	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	f, err := rt.newFile(name, fd, direct)
+	ino, err := attachInode(fd, direct, accessOf(flag), rt.cfg.AppendStepMin)
 	if err != nil {
-		unix.Close(fd)
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	f := &File{rt: rt, name: name, ino: ino, acc: accessOf(flag), append: flag&os.O_APPEND != 0, fixed: -1}
+	if flag&os.O_TRUNC != 0 {
+		if err := f.truncate(0); err != nil {
+			ino.detach(rt, name)
+			return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		}
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed.Load() {
-		unix.Close(fd)
-		return nil, ErrClosed
+		ino.detach(rt, name)
+		return nil, ErrRuntimeClosed
 	}
 	rt.registerFixed(f)
 	rt.files[f] = struct{}{}
-	if !direct {
+	if !ino.direct {
 		rt.stats.bufferedFiles.Add(1)
-	}
-	return f, nil
-}
-
-func (rt *Runtime) newFile(name string, fd int, direct bool) (*File, error) {
-	f := &File{rt: rt, name: name, fd: fd, fixed: -1, direct: direct, block: 4096, step: rt.cfg.AppendStepMin}
-	f.locks.init()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, err
-	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFBLK:
-		d, err := iomap.NewDevice(fd)
-		if err != nil {
-			return nil, err
-		}
-		f.dev = d
-		f.align = bio.Alignment{Offset: 512, Memory: 512}
-		if sz, err := unix.IoctlGetInt(fd, unix.BLKSSZGET); err == nil && sz > 0 {
-			f.align = bio.Alignment{Offset: int64(sz), Memory: int64(sz)}
-		}
-		f.block = f.align.Offset
-	case unix.S_IFREG:
-		p, err := iomap.NewFile(fd)
-		if err != nil {
-			return nil, err
-		}
-		f.prov = p
-		f.block = p.BlockSize()
-		if direct {
-			off, mem := p.DIOAlign()
-			f.align = bio.Alignment{Offset: off, Memory: mem}
-		} else {
-			f.align = bio.Alignment{Offset: 1, Memory: 1}
-		}
-	default:
-		return nil, fmt.Errorf("not a regular file or block device (mode %#o)", st.Mode)
 	}
 	return f, nil
 }
@@ -134,21 +90,11 @@ var openFn = unix.Open
 // Name is the name the file was opened with.
 func (f *File) Name() string { return f.name }
 
-// Size is the logical size: what the user has written or set, whatever the
-// runtime preallocated ahead of it.
+// Size is the logical size: what the user has written or set through any
+// handle of the file, whatever the runtime preallocated ahead of it.
 func (f *File) Size() int64 {
-	if f.dev != nil {
-		return f.dev.Size()
-	}
-	l, _ := f.prov.Sizes()
+	l, _ := f.ino.sizes()
 	return l
-}
-
-func (f *File) sizes() (logical, kernel int64) {
-	if f.dev != nil {
-		return f.dev.Size(), f.dev.Size()
-	}
-	return f.prov.Sizes()
 }
 
 // opStart counts a request on the file, unless the file is closed. Counting
@@ -166,76 +112,17 @@ func (f *File) opStart() bool {
 
 func (f *File) opDone() { f.ops.Add(-1) }
 
-// admitWrite counts a new write, or holds it back while a barrier fsync
-// waits for the writes before it: without that, a steady stream of new
-// writes would keep the barrier waiting for ever. It reports whether the
-// write may go now.
-func (f *File) admitWrite(r *request) bool {
-	if f.draining.Load() {
-		f.barrierMu.Lock()
-		if f.draining.Load() {
-			f.held = append(f.held, r)
-			f.barrierMu.Unlock()
-			return false
-		}
-		f.barrierMu.Unlock()
+// checkAccess refuses what the handle was not opened for.
+func (f *File) checkAccess(op Op, appending bool) error {
+	switch {
+	case op == OpRead && !f.acc.read:
+		return ErrWriteOnly
+	case op == OpWrite && !f.acc.write:
+		return ErrReadOnly
+	case op == OpWrite && f.append && !appending:
+		return ErrAppendWriteAt
 	}
-	f.writes.Add(1)
-	return true
-}
-
-// writeDone releases the parked barrier fsyncs once no earlier write is in
-// flight, then the writes held behind them.
-func (f *File) writeDone() {
-	if f.writes.Add(-1) != 0 {
-		return
-	}
-	f.barrierMu.Lock()
-	if f.writes.Load() != 0 || len(f.parked) == 0 {
-		f.barrierMu.Unlock()
-		return
-	}
-	barriers, held := f.parked, f.held
-	f.parked, f.held = nil, nil
-	f.draining.Store(false)
-	f.writes.Add(int64(len(held)))
-	f.barrierMu.Unlock()
-	for _, r := range barriers {
-		f.rt.resubmit(r)
-	}
-	for _, r := range held {
-		f.rt.resubmit(r)
-	}
-}
-
-// parkBehindWrites parks a barrier fsync while earlier writes are in
-// flight; it reports false when there are none and the fsync may go now.
-func (f *File) parkBehindWrites(r *request) bool {
-	f.barrierMu.Lock()
-	defer f.barrierMu.Unlock()
-	if f.writes.Load() == 0 {
-		return false
-	}
-	f.parked = append(f.parked, r)
-	f.draining.Store(true)
-	return true
-}
-
-// stickySyncErr is the error of the first failed sync, if any: after a
-// failed fsync the kernel may have dropped the dirty data, so a later
-// fsync that "succeeds" proves nothing (PostgreSQL's fsyncgate).
-func (f *File) stickySyncErr() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.syncErr
-}
-
-func (f *File) setSyncErr(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.syncErr == nil {
-		f.syncErr = err
-	}
+	return nil
 }
 
 // ReadAt reads len(p) bytes at off (io.ReaderAt): n < len(p) comes with
@@ -252,6 +139,31 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	n, err := f.do(OpWrite, p, off, 0)
 	if err == nil && n < len(p) {
+		err = &Error{Op: "write", Path: f.name, Offset: off + int64(n), Err: io.ErrShortWrite}
+	}
+	return n, err
+}
+
+// Write appends p at the logical end of a file opened with O_APPEND
+// (io.Writer). Appends through every handle of the file are atomic with
+// respect to each other: each gets its own range, none overlaps another.
+// An append counts in Size once it has completed; appends running at once
+// may complete in any order.
+func (f *File) Write(p []byte) (int, error) {
+	if !f.append {
+		return 0, ErrNotAppend
+	}
+	if err := f.checkAccess(OpWrite, true); err != nil {
+		return 0, err
+	}
+	if f.closed.Load() {
+		return 0, ErrClosed
+	}
+	off := f.ino.reserveAppend(int64(len(p)))
+	n, err := f.doAppend(p, off)
+	if err != nil {
+		f.ino.unreserveAppend(off, int64(len(p)))
+	} else if n < len(p) {
 		err = &Error{Op: "write", Path: f.name, Offset: off + int64(n), Err: io.ErrShortWrite}
 	}
 	return n, err
@@ -290,12 +202,21 @@ func (rt *Runtime) newSyncCtx() *syncCtx {
 }
 
 func (f *File) do(op Op, p []byte, off int64, flags Flag) (int, error) {
+	return f.doIOCB(IOCB{Op: op, File: f, Buf: p, Offset: off, Flags: flags})
+}
+
+// doAppend writes p at off, the range Write reserved for it.
+func (f *File) doAppend(p []byte, off int64) (int, error) {
+	return f.doIOCB(IOCB{Op: OpWrite, File: f, Buf: p, Offset: off, appended: true})
+}
+
+func (f *File) doIOCB(cb IOCB) (int, error) {
 	sc, _ := f.rt.syncCtxs.Get().(*syncCtx)
 	if sc == nil {
-		return 0, ErrClosed
+		return 0, ErrRuntimeClosed
 	}
 	defer f.rt.syncCtxs.Put(sc)
-	sc.cb = IOCB{Op: op, File: f, Buf: p, Offset: off, Flags: flags}
+	sc.cb = cb
 	if _, err := sc.ctx.Submit(&sc.cb); err != nil {
 		sc.cb = IOCB{}
 		return 0, err
@@ -311,24 +232,44 @@ func (f *File) do(op Op, p []byte, off int64, flags Flag) (int, error) {
 // Truncate sets the logical size, waiting for I/O in flight beyond the new
 // size. Growing the file reads as zeros.
 func (f *File) Truncate(size int64) error {
-	if f.closed.Load() || f.rt.closed.Load() {
-		return ErrClosed
+	if err := f.checkUsable("truncate", size); err != nil {
+		return err
 	}
 	if size < 0 {
 		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: ErrNegativeOffset}
 	}
-	if f.dev != nil {
+	return f.truncate(size)
+}
+
+func (f *File) truncate(size int64) error {
+	ino := f.ino
+	if ino.dev != nil {
 		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: unix.EINVAL}
 	}
-	f.locks.lockExclusive(size, maxOffset)
-	defer f.locks.unlock(size, maxOffset, true)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := unix.Ftruncate(f.fd, size); err != nil {
+	ino.locks.lockExclusive(size, maxOffset)
+	defer ino.locks.unlock(size, maxOffset, true)
+	ino.mu.Lock()
+	defer ino.mu.Unlock()
+	if err := unix.Ftruncate(ino.fd, size); err != nil {
 		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: err}
 	}
-	f.prov.NoteKernelSize(size)
-	f.prov.SetLogicalSize(size)
+	ino.prov.NoteKernelSize(size)
+	ino.prov.SetLogicalSize(size)
+	ino.appendEnd = size
+	return nil
+}
+
+// checkUsable refuses a size change on a closed handle or runtime, or on a
+// handle not opened for writing.
+func (f *File) checkUsable(op string, off int64) error {
+	switch {
+	case f.closed.Load():
+		return ErrClosed
+	case f.rt.closed.Load():
+		return ErrRuntimeClosed
+	case !f.acc.write:
+		return &Error{Op: op, Path: f.name, Offset: off, Err: ErrReadOnly}
+	}
 	return nil
 }
 
@@ -336,29 +277,31 @@ func (f *File) Truncate(size int64) error {
 // that lies past its end (like posix_fallocate); the new range reads as
 // zeros.
 func (f *File) Allocate(off, length int64) error {
-	if f.closed.Load() || f.rt.closed.Load() {
-		return ErrClosed
+	if err := f.checkUsable("allocate", off); err != nil {
+		return err
 	}
 	if off < 0 || length <= 0 || off > maxOffset-length {
 		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: unix.EINVAL}
 	}
-	if f.dev != nil {
+	ino := f.ino
+	if ino.dev != nil {
 		return nil // a device is all allocated
 	}
-	f.locks.lockExclusive(off, off+length)
-	defer f.locks.unlock(off, off+length, true)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := unix.Fallocate(f.fd, 0, off, length); err != nil {
+	ino.locks.lockExclusive(off, off+length)
+	defer ino.locks.unlock(off, off+length, true)
+	ino.mu.Lock()
+	defer ino.mu.Unlock()
+	if err := unix.Fallocate(ino.fd, 0, off, length); err != nil {
 		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: err}
 	}
-	f.prov.NoteAllocated(off, length, false)
-	f.prov.NoteLogicalEnd(off + length)
+	ino.prov.NoteAllocated(off, length, false)
+	ino.prov.NoteLogicalEnd(off + length)
 	return nil
 }
 
-// Close waits for the file's I/O in flight, cuts the append-ahead tail back
-// to the logical size, and closes the file. A second Close returns
+// Close waits for this handle's I/O in flight and closes it. The file's
+// last handle in the process also cuts the append-ahead tail back to the
+// logical size and closes the descriptor. A second Close returns
 // ErrClosed.
 func (f *File) Close() error {
 	if !f.closed.CompareAndSwap(false, true) {
@@ -367,39 +310,31 @@ func (f *File) Close() error {
 	for f.ops.Load() != 0 {
 		time.Sleep(100 * time.Microsecond)
 	}
-	var err error
-	if f.prov != nil {
-		f.mu.Lock()
-		err = f.cutBackLocked()
-		f.mu.Unlock()
-	}
 	f.rt.unregisterFixed(f)
-	if cerr := unix.Close(f.fd); cerr != nil && err == nil {
-		err = &Error{Op: "close", Path: f.name, Err: cerr}
-	}
+	err := f.ino.detach(f.rt, f.name)
 	f.rt.mu.Lock()
 	delete(f.rt.files, f)
 	f.rt.mu.Unlock()
-	if !f.direct {
+	if !f.ino.direct {
 		f.rt.stats.bufferedFiles.Add(-1)
 	}
 	return err
 }
 
 // cutBackLocked truncates the kernel's size back to the logical size when
-// append-ahead left it larger. f.mu must be held and no write may be in
-// flight past the logical size (the caller holds the range lock or has
-// drained the file).
-func (f *File) cutBackLocked() error {
-	logical, kernel := f.prov.Sizes()
+// append-ahead left it larger, counting it in rt's stats. ino.mu must be
+// held and no write may be in flight past the logical size (the caller
+// holds the range lock or has drained the file).
+func (ino *inode) cutBackLocked(rt *Runtime, name string) error {
+	logical, kernel := ino.prov.Sizes()
 	if kernel <= logical {
 		return nil
 	}
-	if err := unix.Ftruncate(f.fd, logical); err != nil {
-		return &Error{Op: "truncate", Path: f.name, Offset: logical, Err: err}
+	if err := unix.Ftruncate(ino.fd, logical); err != nil {
+		return &Error{Op: "truncate", Path: name, Offset: logical, Err: err}
 	}
-	f.prov.NoteKernelSize(logical)
-	f.rt.stats.cutBacks.Add(1)
+	ino.prov.NoteKernelSize(logical)
+	rt.stats.cutBacks.Add(1)
 	return nil
 }
 

@@ -37,11 +37,24 @@ func (fs *fixedSlots) get() int32 {
 
 func (fs *fixedSlots) put(i int32) { fs.free = append(fs.free, i) }
 
-// registerFixed gives f a fixed slot in every ring, or leaves f.fixed at
-// -1 when there is no free slot or a ring refuses it. rt.mu is held and
-// the runtime is not closed, so the shards are running.
+// fixedRef is an inode's slot in a runtime's rings and how many of the
+// runtime's handles of it are open: handles of one file share one slot.
+type fixedRef struct {
+	slot int32
+	refs int
+}
+
+// registerFixed gives f its inode's fixed slot in every ring, registering
+// the inode in a free slot if it has none in this runtime yet, or leaves
+// f.fixed at -1 when there is no free slot or a ring refuses it. rt.mu is
+// held and the runtime is not closed, so the shards are running.
 func (rt *Runtime) registerFixed(f *File) {
 	if len(rt.shards) == 0 {
+		return
+	}
+	if ref := rt.fixedByInode[f.ino]; ref != nil {
+		ref.refs++
+		f.fixed = ref.slot
 		return
 	}
 	slot := rt.fixedSlots.get()
@@ -49,7 +62,7 @@ func (rt *Runtime) registerFixed(f *File) {
 		return
 	}
 	for i, s := range rt.shards {
-		if err := s.updateFile(slot, f.fd); err != nil {
+		if err := s.updateFile(slot, f.ino.fd); err != nil {
 			for _, done := range rt.shards[:i] {
 				done.updateFile(slot, -1)
 			}
@@ -57,28 +70,32 @@ func (rt *Runtime) registerFixed(f *File) {
 			return
 		}
 	}
+	rt.fixedByInode[f.ino] = &fixedRef{slot: slot, refs: 1}
 	f.fixed = slot
 	rt.stats.fixedFiles.Add(1)
 }
 
-// unregisterFixed empties f's slot in every ring. f has no I/O in flight.
+// unregisterFixed drops f's use of its inode's slot; the runtime's last
+// handle of the inode empties the slot in every ring. f has no I/O in
+// flight, and neither have the runtime's other handles of the inode when
+// it is the last.
 func (rt *Runtime) unregisterFixed(f *File) {
 	if f.fixed < 0 {
 		return
 	}
-	slot := f.fixed
-	f.fixed = -1
-	for _, s := range rt.shards {
-		s.updateFile(slot, -1)
-	}
-	rt.putFixed(slot)
-	rt.stats.fixedFiles.Add(-1)
-}
-
-func (rt *Runtime) putFixed(slot int32) {
 	rt.mu.Lock()
-	rt.fixedSlots.put(slot)
-	rt.mu.Unlock()
+	defer rt.mu.Unlock()
+	f.fixed = -1
+	ref := rt.fixedByInode[f.ino]
+	if ref.refs--; ref.refs > 0 {
+		return
+	}
+	delete(rt.fixedByInode, f.ino)
+	for _, s := range rt.shards {
+		s.updateFile(ref.slot, -1)
+	}
+	rt.fixedSlots.put(ref.slot)
+	rt.stats.fixedFiles.Add(-1)
 }
 
 // updateFile asks the shard to put fd in slot of its ring, and waits.
@@ -122,5 +139,5 @@ func (f *File) ringFile() (int32, bool) {
 	if f.fixed >= 0 {
 		return f.fixed, true
 	}
-	return int32(f.fd), false
+	return int32(f.ino.fd), false
 }

@@ -43,6 +43,8 @@ type IOCB struct {
 	Offset   int64
 	Flags    Flag
 	UserData uint64
+
+	appended bool // set by File.Write alone: Offset is the range it reserved
 }
 
 // Event is the completion of one IOCB.

@@ -24,8 +24,9 @@ type Runtime struct {
 	workers       workers
 	pool          *bio.Pool
 	stats         counters
-	syncCtxs      sync.Pool  // *syncCtx for File's blocking methods
-	fixedSlots    fixedSlots // guarded by mu
+	syncCtxs      sync.Pool            // *syncCtx for File's blocking methods
+	fixedSlots    fixedSlots           // guarded by mu
+	fixedByInode  map[*inode]*fixedRef // guarded by mu
 
 	closed atomic.Bool
 	mu     sync.Mutex
@@ -45,7 +46,7 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
+	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, fixedByInode: map[*inode]*fixedRef{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
 	rt.syncCtxs.New = func() any { return rt.newSyncCtx() }
 	rt.backend = BackendSyscall
 	if cfg.Backend != BackendSyscall {
@@ -113,15 +114,15 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 	rt.stats.inFlight.Add(1) // f.ops was counted by validate
 	if (r.op == OpRead || r.op == OpWrite) && len(r.buf) == 0 {
 		if r.op == OpWrite {
-			f.writes.Add(1) // finish counts every write done
+			f.ino.writes.Add(1) // finish counts every write done
 		}
 		rt.finish(r, 0, nil)
 		return
 	}
-	if r.op == OpWrite && !f.admitWrite(r) {
+	if r.op == OpWrite && !f.ino.admitWrite(r) {
 		return // held behind a barrier; writeDone sends it on
 	}
-	if r.flg&FlagBarrier != 0 && (r.op == OpFsync || r.op == OpFdatasync) && f.parkBehindWrites(r) {
+	if r.flg&FlagBarrier != 0 && (r.op == OpFsync || r.op == OpFdatasync) && f.ino.parkBehindWrites(r) {
 		return // after the writes submitted before it; writeDone sends it on
 	}
 	// The kernel uses r.buf after Submit returns. The request holds the
@@ -152,7 +153,7 @@ func (rt *Runtime) settle(r *request, n int, err error) {
 		rt.stats.bytesRead.Add(uint64(max(n, 0)))
 	case OpWrite:
 		rt.stats.bytesWritten.Add(uint64(max(n, 0)))
-		f.writeDone()
+		f.ino.writeDone()
 	case OpFsync, OpFdatasync:
 		rt.stats.syncs.Add(1)
 	}
@@ -165,7 +166,7 @@ func (rt *Runtime) settle(r *request, n int, err error) {
 // ErrClosed.
 func (rt *Runtime) Close() error {
 	if !rt.closed.CompareAndSwap(false, true) {
-		return ErrClosed
+		return ErrRuntimeClosed
 	}
 	var errs []error
 	for _, f := range rt.openFiles() {

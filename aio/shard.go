@@ -272,7 +272,7 @@ func (s *shard) toWorker(r *request) {
 func (s *shard) resetPlan(f *File) {
 	s.plan = s.plan[:0]
 	s.builder.Reset()
-	s.builder.Align = f.align
+	s.builder.Align = f.ino.align
 	s.builder.Pool = s.rt.pool
 	s.builder.MaxSegs = maxSegs
 }
@@ -345,7 +345,7 @@ func (s *shard) tooBig() bool { return len(s.plan) > len(s.slots)/2 }
 
 func (s *shard) placeRead(r *request) bool {
 	f := r.file
-	logical, _ := f.sizes()
+	logical, _ := f.ino.sizes()
 	if r.off >= logical {
 		s.finish(r, 0, nil)
 		return true
@@ -374,15 +374,15 @@ func (s *shard) placeRead(r *request) bool {
 // planReadRanges plans the reads of [off, off+n): ranges the map knows are
 // zeros are cleared in place; the rest become bios.
 func (s *shard) planReadRanges(r *request, n int64) error {
-	f := r.file
-	if f.dev != nil {
+	ino := r.file.ino
+	if ino.dev != nil {
 		if err := s.planReadRun(r, r.off, r.off+n); err != nil {
 			return err
 		}
 		s.planBios(kindRead)
 		return nil
 	}
-	s.it.Reset(f.prov, r.off, n, iomap.Direct)
+	s.it.Reset(ino.prov, r.off, n, iomap.Direct)
 	run := int64(-1)
 	for s.it.Next() {
 		pos, seg := s.it.Pos(), s.it.Length()
@@ -416,11 +416,11 @@ func (s *shard) planReadRanges(r *request, n int64) error {
 // aligned units into pool buffers (copied out at completion), the aligned
 // middle goes to the Builder (which bounces unaligned memory).
 func (s *shard) planReadRun(r *request, lo, hi int64) error {
-	f := r.file
-	a := f.align.Offset
+	f, ino := r.file, r.file.ino
+	a := ino.align.Offset
 	fd, fixed := f.ringFile()
 	if a <= 1 {
-		return s.builder.Add(bio.OpRead, fd, fixed, f.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
+		return s.builder.Add(bio.OpRead, fd, fixed, ino.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
 	}
 	p, err := bio.PlanWrite(lo, hi-lo, func(int64) (int64, bool) { return a, false })
 	if err != nil {
@@ -433,32 +433,32 @@ func (s *shard) planReadRun(r *request, lo, hi int64) error {
 		}
 		dstOff := e.Off + e.DataOff - r.off
 		s.plan = append(s.plan, planned{kind: kindEdgeRead,
-			bio:  bio.Bio{Op: bio.OpRead, File: fd, FixedFile: fixed, Flags: f.nowaitFlag(), Offset: e.Off, Len: e.Len, BufIndex: bio.NoFixedBuffer},
+			bio:  bio.Bio{Op: bio.OpRead, File: fd, FixedFile: fixed, Flags: ino.nowaitFlag(), Offset: e.Off, Len: e.Len, BufIndex: bio.NoFixedBuffer},
 			edge: buf, dst: r.buf[dstOff : dstOff+e.DataLen], from: e.DataOff})
 		s.rt.stats.bounces.Add(1)
 	}
 	if p.Mid.Len > 0 {
-		return s.builder.Add(bio.OpRead, fd, fixed, f.nowaitFlag(), p.Mid.Off,
+		return s.builder.Add(bio.OpRead, fd, fixed, ino.nowaitFlag(), p.Mid.Off,
 			r.buf[p.Mid.Off-r.off:p.Mid.Off-r.off+p.Mid.Len], bio.NoFixedBuffer, 0, p.Mid.Off-r.off)
 	}
 	return nil
 }
 
 func (s *shard) placeWrite(r *request) bool {
-	f := r.file
+	f, ino := r.file, r.file.ino
 	off, n := r.off, int64(len(r.buf))
 	stats := &s.rt.stats
-	if f.dev != nil && r.end() > f.dev.Size() {
+	if ino.dev != nil && r.end() > ino.dev.Size() {
 		s.finish(r, 0, &Error{Op: "write", Path: f.name, Offset: off, Err: unix.ENOSPC})
 		return true
 	}
-	if a := f.align.Offset; a > 1 && (off%a != 0 || n%a != 0) {
+	if a := ino.align.Offset; a > 1 && (off%a != 0 || n%a != 0) {
 		stats.slowUnaligned.Add(1)
 		s.toWorker(r)
 		return true
 	}
-	if f.prov != nil && f.direct {
-		s.it.Reset(f.prov, off, n, iomap.Write|iomap.Direct|iomap.NoWait)
+	if ino.prov != nil && ino.direct {
+		s.it.Reset(ino.prov, off, n, iomap.Write|iomap.Direct|iomap.NoWait)
 		for s.it.Next() {
 			s.it.Advance(s.it.Length())
 		}
@@ -468,12 +468,12 @@ func (s *shard) placeWrite(r *request) bool {
 			return true
 		}
 	}
-	if !f.locks.tryShared(off, r.end()) {
+	if !ino.locks.tryShared(off, r.end()) {
 		stats.slowLockBusy.Add(1)
 		s.toWorker(r)
 		return true
 	}
-	flags := f.nowaitFlag()
+	flags := ino.nowaitFlag()
 	if r.flg&FlagDSync != 0 {
 		flags |= bio.DSync
 	}
@@ -485,14 +485,14 @@ func (s *shard) placeWrite(r *request) bool {
 	}
 	if err != nil || s.tooBig() {
 		s.releasePlan()
-		f.locks.unlock(off, r.end(), false)
+		ino.locks.unlock(off, r.end(), false)
 		stats.slowOther.Add(1)
 		s.toWorker(r)
 		return true
 	}
 	if !s.commit(r) {
 		s.releasePlan()
-		f.locks.unlock(off, r.end(), false)
+		ino.locks.unlock(off, r.end(), false)
 		r.pending = 0
 		return false
 	}
@@ -516,12 +516,12 @@ func (s *shard) countSlowReason(err error) {
 
 func (s *shard) placeSync(r *request) bool {
 	f := r.file
-	if err := f.stickySyncErr(); err != nil {
+	if err := f.ino.stickySyncErr(); err != nil {
 		s.finish(r, 0, err)
 		return true
 	}
-	if r.op == OpFsync && f.prov != nil {
-		if logical, kernel := f.prov.Sizes(); kernel > logical {
+	if r.op == OpFsync && f.ino.prov != nil {
+		if logical, kernel := f.ino.prov.Sizes(); kernel > logical {
 			s.toWorker(r) // the append-ahead tail must be cut back first
 			return true
 		}
@@ -562,7 +562,7 @@ func (s *shard) complete(idx int32, res int32) {
 		case errno == unix.EOPNOTSUPP && sl.kind != kindSync:
 			// RWF_NOWAIT is not supported on this file: retry on a worker,
 			// and send later I/O without it.
-			r.file.noNowait.Store(true)
+			r.file.ino.noNowait.Store(true)
 			r.eagain = true
 		case r.failed == nil:
 			r.failed = errno
@@ -618,14 +618,14 @@ func (s *shard) flushWakes() {
 func (s *shard) done(r *request) {
 	f, st := r.file, &s.rt.stats
 	if r.locked {
-		f.locks.unlock(r.off, r.end(), false)
+		f.ino.locks.unlock(r.off, r.end(), false)
 		r.locked = false
 	}
 	switch {
 	case r.failed != nil:
 		err := &Error{Op: r.op.String(), Path: f.name, Offset: r.off, Err: r.failed}
 		if r.op == OpFsync || r.op == OpFdatasync {
-			f.setSyncErr(err)
+			f.ino.setSyncErr(err)
 		}
 		s.finish(r, 0, err)
 	case r.eagain:
@@ -635,21 +635,13 @@ func (s *shard) done(r *request) {
 		st.fastReads.Add(1)
 		s.finish(r, int(r.want), nil)
 	case r.op == OpWrite:
-		if f.prov != nil {
-			f.prov.NoteWritten(r.off, int64(len(r.buf)))
-			f.prov.NoteLogicalEnd(r.end())
+		if p := f.ino.prov; p != nil {
+			p.NoteWritten(r.off, int64(len(r.buf)))
+			p.NoteLogicalEnd(r.end())
 		}
 		st.fastWrites.Add(1)
 		s.finish(r, len(r.buf), nil)
 	default:
 		s.finish(r, 0, nil)
 	}
-}
-
-// nowaitFlag is RWF_NOWAIT, unless the file's filesystem refuses it.
-func (f *File) nowaitFlag() bio.Flags {
-	if f.noNowait.Load() {
-		return 0
-	}
-	return bio.NoWait
 }

@@ -26,19 +26,19 @@ func (rt *Runtime) slow(r *request, scratch []byte) {
 }
 
 func (rt *Runtime) slowRead(r *request, scratch []byte) (int, error) {
-	f := r.file
-	logical, _ := f.sizes()
+	f, ino := r.file, r.file.ino
+	logical, _ := ino.sizes()
 	if r.off >= logical {
 		return 0, nil
 	}
 	n := min(int64(len(r.buf)), logical-r.off)
-	a := max(f.align.Offset, 1)
+	a := max(ino.align.Offset, 1)
 	var done int64
 	for done < n {
 		pos := r.off + done
-		if pos%a == 0 && n-done >= a && f.align.MemoryAligned(r.buf[done:]) {
+		if pos%a == 0 && n-done >= a && ino.align.MemoryAligned(r.buf[done:]) {
 			k := (n - done) / a * a
-			got, err := preadFull(f.fd, r.buf[done:done+k], pos)
+			got, err := preadFull(ino.fd, r.buf[done:done+k], pos)
 			done += int64(got)
 			if err != nil {
 				return int(done), &Error{Op: "read", Path: f.name, Offset: pos, Err: err}
@@ -51,7 +51,7 @@ func (rt *Runtime) slowRead(r *request, scratch []byte) (int, error) {
 		// Unaligned: read the aligned units around pos into scratch.
 		lo := pos / a * a
 		hi := min(lo+int64(len(scratch)), (r.off+n+a-1)/a*a)
-		got, err := preadFull(f.fd, scratch[:hi-lo], lo)
+		got, err := preadFull(ino.fd, scratch[:hi-lo], lo)
 		if err != nil {
 			return int(done), &Error{Op: "read", Path: f.name, Offset: lo, Err: err}
 		}
@@ -70,20 +70,20 @@ func (rt *Runtime) slowRead(r *request, scratch []byte) (int, error) {
 }
 
 func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
-	f := r.file
+	f, ino := r.file, r.file.ino
 	off, end := r.off, r.end()
-	if f.dev != nil && end > f.dev.Size() {
+	if ino.dev != nil && end > ino.dev.Size() {
 		return 0, &Error{Op: "write", Path: f.name, Offset: off, Err: unix.ENOSPC}
 	}
 	// Lock whole filesystem blocks: every read-modify-write unit lies
 	// inside them, so no fast write can land in a unit being rewritten.
-	lo, hi := off/f.block*f.block, (end+f.block-1)/f.block*f.block
-	f.locks.lockExclusive(lo, hi)
-	defer f.locks.unlock(lo, hi, true)
-	if f.prov != nil && f.direct {
-		f.mu.Lock()
-		err := f.extendLocked(end)
-		f.mu.Unlock()
+	lo, hi := off/ino.block*ino.block, (end+ino.block-1)/ino.block*ino.block
+	ino.locks.lockExclusive(lo, hi)
+	defer ino.locks.unlock(lo, hi, true)
+	if ino.prov != nil && ino.direct {
+		ino.mu.Lock()
+		err := ino.extendLocked(f, end)
+		ino.mu.Unlock()
 		if err != nil {
 			return 0, err
 		}
@@ -93,17 +93,17 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	// Sync and Close would not cut the size back.
 	wroteLo, wroteHi := off, end
 	var err error
-	if f.direct && f.align.Offset > 1 {
-		wroteLo, wroteHi, err = rt.writeAligned(f, r, scratch)
+	if ino.direct && ino.align.Offset > 1 {
+		wroteLo, wroteHi, err = rt.writeAligned(ino, r, scratch)
 	} else {
-		_, err = pwriteFull(f.fd, r.buf, off)
+		_, err = pwriteFull(ino.fd, r.buf, off)
 	}
 	if err != nil {
 		return 0, &Error{Op: "write", Path: f.name, Offset: off, Err: err}
 	}
-	if f.prov != nil {
-		f.prov.NoteWritten(wroteLo, wroteHi-wroteLo)
-		f.prov.NoteLogicalEnd(end)
+	if ino.prov != nil {
+		ino.prov.NoteWritten(wroteLo, wroteHi-wroteLo)
+		ino.prov.NoteLogicalEnd(end)
 	}
 	return len(r.buf), nil
 }
@@ -113,8 +113,8 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 // aligned middle straight from the caller's memory, or through scratch
 // when that memory is not aligned. It returns the range it wrote, edges
 // included. The caller holds the exclusive lock.
-func (rt *Runtime) writeAligned(f *File, r *request, scratch []byte) (lo, hi int64, err error) {
-	plan, err := bio.PlanWrite(r.off, int64(len(r.buf)), f.unitAt)
+func (rt *Runtime) writeAligned(ino *inode, r *request, scratch []byte) (lo, hi int64, err error) {
+	plan, err := bio.PlanWrite(r.off, int64(len(r.buf)), ino.unitAt)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -122,23 +122,23 @@ func (rt *Runtime) writeAligned(f *File, r *request, scratch []byte) (lo, hi int
 	for _, e := range plan.EdgeList() {
 		lo, hi = min(lo, e.Off), max(hi, e.End())
 	}
-	return lo, hi, rt.writePlan(f, r, plan, scratch)
+	return lo, hi, rt.writePlan(ino, r, plan, scratch)
 }
 
-func (rt *Runtime) writePlan(f *File, r *request, plan bio.Plan, scratch []byte) error {
+func (rt *Runtime) writePlan(ino *inode, r *request, plan bio.Plan, scratch []byte) error {
 	for _, e := range plan.EdgeList() {
 		unit := scratch[:e.Len]
 		if e.ZeroFill {
 			clear(unit)
 		} else {
-			got, err := preadFull(f.fd, unit, e.Off)
+			got, err := preadFull(ino.fd, unit, e.Off)
 			if err != nil {
 				return err
 			}
 			clear(unit[got:]) // past the end of the file: zeros
 		}
 		e.Fill(unit, r.buf)
-		if _, err := pwriteFull(f.fd, unit, e.Off); err != nil {
+		if _, err := pwriteFull(ino.fd, unit, e.Off); err != nil {
 			return err
 		}
 		rt.stats.rmw.Add(1)
@@ -147,15 +147,15 @@ func (rt *Runtime) writePlan(f *File, r *request, plan bio.Plan, scratch []byte)
 		return nil
 	}
 	src := r.buf[plan.Mid.Off-r.off : plan.Mid.Off-r.off+plan.Mid.Len]
-	if f.align.MemoryAligned(src) {
-		_, err := pwriteFull(f.fd, src, plan.Mid.Off)
+	if ino.align.MemoryAligned(src) {
+		_, err := pwriteFull(ino.fd, src, plan.Mid.Off)
 		return err
 	}
 	rt.stats.bounces.Add(1)
 	for done := int64(0); done < plan.Mid.Len; {
 		k := min(int64(len(scratch)), plan.Mid.Len-done)
 		copy(scratch[:k], src[done:done+k])
-		if _, err := pwriteFull(f.fd, scratch[:k], plan.Mid.Off+done); err != nil {
+		if _, err := pwriteFull(ino.fd, scratch[:k], plan.Mid.Off+done); err != nil {
 			return err
 		}
 		done += k
@@ -167,33 +167,34 @@ func (rt *Runtime) writePlan(f *File, r *request, plan bio.Plan, scratch []byte)
 // known zeros (bio.UnitFunc): the direct-I/O alignment in written storage,
 // the filesystem block elsewhere (unwritten, hole, past the end), where the
 // kernel would otherwise zero the rest of the block itself.
-func (f *File) unitAt(pos int64) (int64, bool) {
-	if f.prov == nil {
-		return f.align.Offset, false
+func (ino *inode) unitAt(pos int64) (int64, bool) {
+	if ino.prov == nil {
+		return ino.align.Offset, false
 	}
-	m, _, err := f.prov.Begin(pos, 1, iomap.Write)
+	m, _, err := ino.prov.Begin(pos, 1, iomap.Write)
 	if err != nil || m.Type == iomap.TypeMapped || m.Type == iomap.TypeDelalloc || m.Type == iomap.TypeInline {
-		return f.align.Offset, false
+		return ino.align.Offset, false
 	}
-	return max(f.block, f.align.Offset), true
+	return max(ino.block, ino.align.Offset), true
 }
 
 // extendLocked makes sure the kernel's size covers end, extending it ahead
 // of the append by the current step and preallocating the new range, so
 // that the appends that follow are overwrites of unwritten storage, which
-// the kernel does without blocking. f.mu is held.
-func (f *File) extendLocked(end int64) error {
-	_, kernel := f.prov.Sizes()
+// the kernel does without blocking. ino.mu is held; f is the handle whose
+// write it is (its runtime's step bounds and stats).
+func (ino *inode) extendLocked(f *File, end int64) error {
+	_, kernel := ino.prov.Sizes()
 	if end <= kernel {
 		return nil
 	}
-	step := f.nextStepLocked()
-	roundUp := func(x int64) int64 { return (x + f.block - 1) / f.block * f.block }
+	step := ino.nextStepLocked(f.rt.cfg)
+	roundUp := func(x int64) int64 { return (x + ino.block - 1) / ino.block * ino.block }
 	target := roundUp(max(end, kernel+step))
-	err := unix.Fallocate(f.fd, 0, kernel, target-kernel)
+	err := unix.Fallocate(ino.fd, 0, kernel, target-kernel)
 	if err == unix.ENOSPC && target > roundUp(end) {
 		target = roundUp(end) // no room for the step: just what the write needs
-		err = unix.Fallocate(f.fd, 0, kernel, target-kernel)
+		err = unix.Fallocate(ino.fd, 0, kernel, target-kernel)
 	}
 	if err == unix.EOPNOTSUPP {
 		// No fallocate here: let the write extend the file itself.
@@ -202,7 +203,7 @@ func (f *File) extendLocked(end int64) error {
 	if err != nil {
 		return &Error{Op: "allocate", Path: f.name, Offset: kernel, Err: err}
 	}
-	f.prov.NoteAllocated(kernel, target-kernel, false)
+	ino.prov.NoteAllocated(kernel, target-kernel, false)
 	f.rt.stats.extensions.Add(1)
 	return nil
 }
@@ -210,26 +211,26 @@ func (f *File) extendLocked(end int64) error {
 // nextStepLocked grows the append-ahead step while appends keep coming
 // (another extension within a second doubles it) and resets it when they
 // pause.
-func (f *File) nextStepLocked() int64 {
+func (ino *inode) nextStepLocked(cfg Config) int64 {
 	now := time.Now()
-	if now.Sub(f.lastExtend) < time.Second {
-		f.step = min(f.step*2, f.rt.cfg.AppendStepMax)
+	if now.Sub(ino.lastExtend) < time.Second {
+		ino.step = min(max(ino.step*2, cfg.AppendStepMin), cfg.AppendStepMax)
 	} else {
-		f.step = f.rt.cfg.AppendStepMin
+		ino.step = cfg.AppendStepMin
 	}
-	f.lastExtend = now
-	return f.step
+	ino.lastExtend = now
+	return ino.step
 }
 
 // slowSync runs an fsync or fdatasync with blocking calls, with the
 // append-ahead tail cut back first (fsync). Barriers waited at Submit.
 func (rt *Runtime) slowSync(r *request) {
-	f := r.file
-	if err := f.stickySyncErr(); err != nil {
+	f, ino := r.file, r.file.ino
+	if err := ino.stickySyncErr(); err != nil {
 		rt.finish(r, 0, err)
 		return
 	}
-	if r.op == OpFsync && f.prov != nil {
+	if r.op == OpFsync && ino.prov != nil {
 		if err := f.cutBack(); err != nil {
 			rt.finish(r, 0, err)
 			return
@@ -237,13 +238,13 @@ func (rt *Runtime) slowSync(r *request) {
 	}
 	var err error
 	if r.op == OpFsync {
-		err = retryEINTR(func() error { return unix.Fsync(f.fd) })
+		err = retryEINTR(func() error { return unix.Fsync(ino.fd) })
 	} else {
-		err = retryEINTR(func() error { return unix.Fdatasync(f.fd) })
+		err = retryEINTR(func() error { return unix.Fdatasync(ino.fd) })
 	}
 	if err != nil {
 		err = &Error{Op: r.op.String(), Path: f.name, Err: err}
-		f.setSyncErr(err)
+		ino.setSyncErr(err)
 	}
 	rt.finish(r, 0, err)
 }
@@ -251,15 +252,16 @@ func (rt *Runtime) slowSync(r *request) {
 // cutBack truncates the kernel's size back to the logical size, after the
 // writes in flight past the logical size have finished.
 func (f *File) cutBack() error {
-	logical, kernel := f.prov.Sizes()
+	ino := f.ino
+	logical, kernel := ino.prov.Sizes()
 	if kernel <= logical {
 		return nil
 	}
-	f.locks.lockExclusive(logical, maxOffset)
-	defer f.locks.unlock(logical, maxOffset, true)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.cutBackLocked()
+	ino.locks.lockExclusive(logical, maxOffset)
+	defer ino.locks.unlock(logical, maxOffset, true)
+	ino.mu.Lock()
+	defer ino.mu.Unlock()
+	return ino.cutBackLocked(f.rt, f.name)
 }
 
 // preadFull reads b at off, retrying EINTR. A short read of a regular file

@@ -1,0 +1,364 @@
+package aio
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/bio"
+	"github.com/nowaitio/nowait/iomap"
+)
+
+// inode is everything that belongs to a file rather than to one handle of
+// it: the descriptor all I/O goes through, the iomap provider and its
+// extent map, the range locks, the logical size, append-ahead, barrier
+// ordering and the sticky sync error. Every handle of the file in this
+// process, from any Runtime, points at the same inode, so their
+// read-modify-writes, cut-backs and sizes agree (the kernel's inode plays
+// this part for its own page cache).
+//
+// Owner: shared by every handle's goroutines, the shards and the workers.
+// The fields above locks are set when the inode is made and read-only
+// after; the rest say what guards them. refs and gone belong to the
+// registry (inodes.mu).
+type inode struct {
+	key      inodeKey
+	fd       int           // the descriptor every handle's I/O uses
+	readable bool          // fd was opened for reading (O_RDONLY or O_RDWR)
+	writable bool          // fd was opened for writing (O_WRONLY or O_RDWR)
+	direct   bool          // fd has O_DIRECT
+	prov     *iomap.File   // regular files: sizes and the map
+	dev      *iomap.Device // block devices
+	align    bio.Alignment // what the kernel needs for I/O on fd
+	block    int64         // filesystem block (RMW unit in unwritten storage)
+
+	locks rangeLock
+	// noNowait: the filesystem refuses RWF_NOWAIT for this file
+	// (EOPNOTSUPP, as tmpfs does); I/O goes to the ring without it, and
+	// io_uring runs it from its own workers rather than blocking submission.
+	noNowait atomic.Bool
+
+	writes    atomic.Int64 // writes submitted through any handle and not yet finished (for barriers)
+	barrierMu sync.Mutex
+	parked    []*request  // barrier fsyncs waiting for earlier writes to drain
+	held      []*request  // writes submitted while a barrier drains: they wait for it
+	draining  atomic.Bool // a barrier is parked (read without the lock on Submit)
+
+	mu         sync.Mutex // size changes: extension, cut-back, truncate, allocate, append reservations
+	step       int64      // current append-ahead step (guarded by mu)
+	lastExtend time.Time  // (guarded by mu)
+	syncErr    error      // sticky: the first failed sync (guarded by mu)
+	appendEnd  int64      // end of the last reserved append (guarded by mu)
+
+	refs int           // open handles (guarded by inodes.mu)
+	gone chan struct{} // made when refs reaches 0, closed once the last Close is done
+}
+
+// inodeKey names a file in this process: its device and inode number, or
+// for a block device the device it is (two device nodes of one disk are
+// one disk).
+type inodeKey struct {
+	dev, ino uint64
+	blockDev bool
+}
+
+// inodes is the process-wide table of open inodes: two Runtimes in one
+// process share it, as two handles of one Runtime do.
+var inodes struct {
+	mu sync.Mutex
+	m  map[inodeKey]*inode
+}
+
+// access is what a handle was opened for.
+type access struct{ read, write bool }
+
+func accessOf(flag int) access {
+	switch flag & unix.O_ACCMODE {
+	case unix.O_WRONLY:
+		return access{write: true}
+	case unix.O_RDWR:
+		return access{read: true, write: true}
+	}
+	return access{read: true}
+}
+
+// attachInode finds the inode of the open descriptor fd (opened with the
+// handle's access mode, and O_DIRECT when direct), or makes it, and counts
+// a handle on it. It takes fd: the inode keeps it or closes it.
+func attachInode(fd int, direct bool, acc access, stepMin int64) (*inode, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	key := inodeKey{dev: st.Dev, ino: st.Ino}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFBLK:
+		key = inodeKey{dev: st.Rdev, blockDev: true}
+	case unix.S_IFREG:
+	default:
+		unix.Close(fd)
+		return nil, fmt.Errorf("not a regular file or block device (mode %#o)", st.Mode)
+	}
+	for {
+		inodes.mu.Lock()
+		ino := inodes.m[key]
+		if ino == nil {
+			break // made below, with inodes.mu held
+		}
+		if ino.refs == 0 { // its last Close is running: wait, then look again
+			gone := ino.gone
+			inodes.mu.Unlock()
+			<-gone
+			continue
+		}
+		if err := ino.covers(acc); err != nil {
+			inodes.mu.Unlock()
+			unix.Close(fd)
+			return nil, err
+		}
+		ino.refs++
+		inodes.mu.Unlock()
+		unix.Close(fd) // the inode's descriptor does this handle's I/O
+		return ino, nil
+	}
+	defer inodes.mu.Unlock()
+	ino, err := newInode(key, fd, direct, acc, st.Mode&unix.S_IFMT == unix.S_IFBLK, stepMin)
+	if err != nil {
+		return nil, err
+	}
+	if inodes.m == nil {
+		inodes.m = map[inodeKey]*inode{}
+	}
+	ino.refs = 1
+	inodes.m[key] = ino
+	return ino, nil
+}
+
+// newInode makes the inode of fd. Its own descriptor is opened for reading
+// and writing where the file allows it, so that every later handle,
+// whatever its mode, can use it, and a write-only handle can still read
+// the edges of a read-modify-write; where it does not, the handle's
+// descriptor is kept as it is.
+func newInode(key inodeKey, fd int, direct bool, acc access, blockDev bool, stepMin int64) (*inode, error) {
+	ino := &inode{key: key, fd: fd, readable: acc.read, writable: acc.write, direct: direct, block: 4096, step: stepMin}
+	ino.locks.init()
+	if !(acc.read && acc.write) {
+		if rw, err := reopenRW(fd, direct); err == nil {
+			unix.Close(fd)
+			ino.fd, ino.readable, ino.writable = rw, true, true
+		}
+	}
+	if err := ino.setUpMap(blockDev); err != nil {
+		unix.Close(ino.fd)
+		return nil, err
+	}
+	return ino, nil
+}
+
+// reopenRW opens the file of fd again, for reading and writing: through
+// /proc/self/fd, which names the inode itself, so a rename or unlink since
+// the handle's open changes nothing.
+func reopenRW(fd int, direct bool) (int, error) {
+	flag := unix.O_RDWR | unix.O_CLOEXEC
+	if direct {
+		flag |= unix.O_DIRECT
+	}
+	for {
+		rw, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), flag, 0)
+		if err != unix.EINTR {
+			return rw, err
+		}
+	}
+}
+
+func (ino *inode) setUpMap(blockDev bool) error {
+	if blockDev {
+		d, err := iomap.NewDevice(ino.fd)
+		if err != nil {
+			return err
+		}
+		ino.dev = d
+		ino.align = bio.Alignment{Offset: 512, Memory: 512}
+		if sz, err := unix.IoctlGetInt(ino.fd, unix.BLKSSZGET); err == nil && sz > 0 {
+			ino.align = bio.Alignment{Offset: int64(sz), Memory: int64(sz)}
+		}
+		ino.block = ino.align.Offset
+		return nil
+	}
+	p, err := iomap.NewFile(ino.fd)
+	if err != nil {
+		return err
+	}
+	ino.prov = p
+	ino.block = p.BlockSize()
+	if ino.direct {
+		off, mem := p.DIOAlign()
+		ino.align = bio.Alignment{Offset: off, Memory: mem}
+	} else {
+		ino.align = bio.Alignment{Offset: 1, Memory: 1}
+	}
+	return nil
+}
+
+// covers says whether the inode's descriptor can do what a new handle
+// was opened for. It cannot only when the first handle could not reopen
+// the file for both (no permission then) and the permissions changed
+// since: the kernel let this handle open, the runtime's descriptor cannot
+// serve it.
+func (ino *inode) covers(acc access) error {
+	missing := ""
+	switch {
+	case acc.read && !ino.readable:
+		missing = "read"
+	case acc.write && !ino.writable:
+		missing = "write"
+	default:
+		return nil
+	}
+	return fmt.Errorf("aio: the file is open through the runtime without %s access (its first handle could not reopen it for reading and writing); close its other handles first: %w", missing, unix.EACCES)
+}
+
+// detach drops a handle. The last one cuts the append-ahead tail back to
+// the logical size and closes the descriptor; until it is done, an Open
+// of the same file waits, so that it never reads the sizes half cut back.
+func (ino *inode) detach(rt *Runtime, name string) error {
+	inodes.mu.Lock()
+	ino.refs--
+	if ino.refs > 0 {
+		inodes.mu.Unlock()
+		return nil
+	}
+	ino.gone = make(chan struct{})
+	inodes.mu.Unlock()
+
+	var err error
+	if ino.prov != nil {
+		ino.mu.Lock()
+		err = ino.cutBackLocked(rt, name)
+		ino.mu.Unlock()
+	}
+	if cerr := unix.Close(ino.fd); cerr != nil && err == nil {
+		err = &Error{Op: "close", Path: name, Err: cerr}
+	}
+	inodes.mu.Lock()
+	delete(inodes.m, ino.key)
+	inodes.mu.Unlock()
+	close(ino.gone)
+	return err
+}
+
+// sizes returns the logical size and the kernel's size.
+func (ino *inode) sizes() (logical, kernel int64) {
+	if ino.dev != nil {
+		return ino.dev.Size(), ino.dev.Size()
+	}
+	return ino.prov.Sizes()
+}
+
+// admitWrite counts a new write, or holds it back while a barrier fsync
+// waits for the writes before it: without that, a steady stream of new
+// writes would keep the barrier waiting for ever. It reports whether the
+// write may go now.
+func (ino *inode) admitWrite(r *request) bool {
+	if ino.draining.Load() {
+		ino.barrierMu.Lock()
+		if ino.draining.Load() {
+			ino.held = append(ino.held, r)
+			ino.barrierMu.Unlock()
+			return false
+		}
+		ino.barrierMu.Unlock()
+	}
+	ino.writes.Add(1)
+	return true
+}
+
+// writeDone releases the parked barrier fsyncs once no earlier write is in
+// flight, then the writes held behind them. Each goes back to its own
+// handle's runtime.
+func (ino *inode) writeDone() {
+	if ino.writes.Add(-1) != 0 {
+		return
+	}
+	ino.barrierMu.Lock()
+	if ino.writes.Load() != 0 || len(ino.parked) == 0 {
+		ino.barrierMu.Unlock()
+		return
+	}
+	barriers, held := ino.parked, ino.held
+	ino.parked, ino.held = nil, nil
+	ino.draining.Store(false)
+	ino.writes.Add(int64(len(held)))
+	ino.barrierMu.Unlock()
+	for _, r := range barriers {
+		r.file.rt.resubmit(r)
+	}
+	for _, r := range held {
+		r.file.rt.resubmit(r)
+	}
+}
+
+// parkBehindWrites parks a barrier fsync while earlier writes are in
+// flight; it reports false when there are none and the fsync may go now.
+func (ino *inode) parkBehindWrites(r *request) bool {
+	ino.barrierMu.Lock()
+	defer ino.barrierMu.Unlock()
+	if ino.writes.Load() == 0 {
+		return false
+	}
+	ino.parked = append(ino.parked, r)
+	ino.draining.Store(true)
+	return true
+}
+
+// stickySyncErr is the error of the first failed sync, if any: after a
+// failed fsync the kernel may have dropped the dirty data, so a later
+// fsync that "succeeds" proves nothing (PostgreSQL's fsyncgate). It is the
+// inode's, not the handle's: the data lost was every handle's.
+func (ino *inode) stickySyncErr() error {
+	ino.mu.Lock()
+	defer ino.mu.Unlock()
+	return ino.syncErr
+}
+
+func (ino *inode) setSyncErr(err error) {
+	ino.mu.Lock()
+	defer ino.mu.Unlock()
+	if ino.syncErr == nil {
+		ino.syncErr = err
+	}
+}
+
+// reserveAppend takes the next n bytes at the logical end for one append:
+// appends through any handle get disjoint ranges, in the order they
+// reserve.
+func (ino *inode) reserveAppend(n int64) int64 {
+	ino.mu.Lock()
+	defer ino.mu.Unlock()
+	logical, _ := ino.sizes()
+	off := max(logical, ino.appendEnd)
+	ino.appendEnd = off + n
+	return off
+}
+
+// unreserveAppend gives back a failed append's range when no later append
+// reserved past it, so that a failure leaves no gap of zeros.
+func (ino *inode) unreserveAppend(off, n int64) {
+	ino.mu.Lock()
+	defer ino.mu.Unlock()
+	if ino.appendEnd == off+n {
+		ino.appendEnd = off
+	}
+}
+
+// nowaitFlag is RWF_NOWAIT, unless the file's filesystem refuses it.
+func (ino *inode) nowaitFlag() bio.Flags {
+	if ino.noNowait.Load() {
+		return 0
+	}
+	return bio.NoWait
+}
