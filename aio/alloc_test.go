@@ -9,9 +9,7 @@ import (
 // TestContextFastPathAllocatesNothing: Submit and GetEvents of aligned
 // 4 KiB reads and overwrites, the fast path, allocate nothing per I/O.
 func TestContextFastPathAllocatesNothing(t *testing.T) {
-	if testBackend() != BackendIOUring {
-		t.Skip("the fast path is the io_uring backend's; the syscall backend's workers are measured by benchmarks")
-	}
+	skipWithoutRing(t, "the fast path is the io_uring backend's; the syscall backend's workers are measured by benchmarks")
 	rt := newRuntime(t, Config{Shards: 1})
 	path := tempPath(t)
 	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
@@ -57,9 +55,7 @@ func TestContextFastPathAllocatesNothing(t *testing.T) {
 // TestFileMethodsAllocateNothing: ReadAt and WriteAt (pooled contexts)
 // allocate nothing on the fast path either.
 func TestFileMethodsAllocateNothing(t *testing.T) {
-	if testBackend() != BackendIOUring {
-		t.Skip("the fast path is the io_uring backend's")
-	}
+	skipWithoutRing(t, "the fast path is the io_uring backend's")
 	if raceEnabled {
 		t.Skip("-race makes sync.Pool drop items on purpose, so pooled contexts allocate; CI runs this test without -race")
 	}

@@ -103,9 +103,7 @@ func (p *faultPlan) onEnter() unix.Errno {
 // TestFaultInjection runs reads and writes of distinct blocks with faults
 // injected into a fifth of the completions and of the io_uring_enter calls.
 func TestFaultInjection(t *testing.T) {
-	if testBackend() != BackendIOUring {
-		t.Skip("injects into the io_uring backend's rings; the syscall backend has no ring to fault")
-	}
+	skipWithoutRing(t, "injects into the io_uring backend's rings; the syscall backend has no ring to fault")
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	plan := &faultPlan{rng: rand.New(rand.NewPCG(seed, 1)), cqePct: 20, enterPct: 20, hard: map[uint64]unix.Errno{}}
@@ -183,9 +181,7 @@ func TestFaultInjection(t *testing.T) {
 // kernel would let succeed still fails: the dirty data the first covered
 // may be gone (PostgreSQL's fsyncgate).
 func TestFailedSyncIsSticky(t *testing.T) {
-	if testBackend() != BackendIOUring {
-		t.Skip("injects into the io_uring backend's rings")
-	}
+	skipWithoutRing(t, "injects into the io_uring backend's rings")
 	var failNext sync.Mutex
 	inject := true
 	testRingHook = func(s *shard) {
@@ -224,9 +220,7 @@ func TestFailedSyncIsSticky(t *testing.T) {
 // pebble's errorfs): whichever request the fault lands on gets exactly that
 // error, every other request succeeds, and nothing is lost.
 func TestFailOpI(t *testing.T) {
-	if testBackend() != BackendIOUring {
-		t.Skip("injects into the io_uring backend's rings")
-	}
+	skipWithoutRing(t, "injects into the io_uring backend's rings")
 	for i := range 12 {
 		func() {
 			plan := &faultPlan{rng: rand.New(rand.NewPCG(uint64(i), 1)), hard: map[uint64]unix.Errno{},

@@ -3,17 +3,47 @@ package aio
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"github.com/nowaitio/nowait/ring"
 )
 
 // testBackend is the backend the suite runs on: NOWAIT_BACKEND=syscall
 // runs every test on the fallback of blocking system calls (CI runs the
-// package once per backend).
+// package once per backend), and so does a machine where io_uring is
+// refused (a seccomp profile, kernel.io_uring_disabled).
 func testBackend() Backend {
-	if os.Getenv("NOWAIT_BACKEND") == "syscall" {
+	if os.Getenv("NOWAIT_BACKEND") == "syscall" || ringUnavailable() != nil {
 		return BackendSyscall
 	}
 	return BackendIOUring
+}
+
+// ringUnavailable is why io_uring cannot be used here, or nil.
+var ringUnavailable = sync.OnceValue(func() error {
+	r, err := ring.New(ring.Config{Entries: 8})
+	if err != nil {
+		if ring.IsUnavailable(err) {
+			return err
+		}
+		return nil // another failure: the io_uring tests report it
+	}
+	r.Close()
+	return nil
+})
+
+// skipWithoutRing skips a test that needs the io_uring backend, saying
+// what it tests and why there is no ring.
+func skipWithoutRing(t testing.TB, what string) {
+	t.Helper()
+	if testBackend() == BackendIOUring {
+		return
+	}
+	if err := ringUnavailable(); err != nil {
+		t.Skipf("%s, and here %v", what, err)
+	}
+	t.Skipf("%s, and NOWAIT_BACKEND=syscall runs the suite without it", what)
 }
 
 func newRuntime(t testing.TB, cfg Config) *Runtime {

@@ -9,9 +9,7 @@ import (
 // sleeps in Go's netpoller on the eventfd registered with its ring (where
 // its thread gives its P back), not in io_uring_enter.
 func TestShardsParkInNetpoller(t *testing.T) {
-	if testBackend() == BackendSyscall {
-		t.Skip("the syscall backend has no shards")
-	}
+	skipWithoutRing(t, "tests the shards of the io_uring backend")
 	rt := newRuntime(t, Config{Shards: 2})
 	for _, s := range rt.shards {
 		if !s.parks {
@@ -24,9 +22,7 @@ func TestShardsParkInNetpoller(t *testing.T) {
 // shards that sleep in io_uring_enter, woken by a poll of the eventfd in
 // the ring: the way taken when a kernel will not register the eventfd.
 func TestShardsSleepInRing(t *testing.T) {
-	if testBackend() == BackendSyscall {
-		t.Skip("the syscall backend has no shards")
-	}
+	skipWithoutRing(t, "tests the shards of the io_uring backend")
 	var inRing, parked atomic.Int32
 	testSleepInRing = true
 	testRingHook = func(s *shard) {

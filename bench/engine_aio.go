@@ -39,6 +39,7 @@ func (e AIOEngine) Run(job Job) (Result, error) {
 	res, err := w.finish("aio", job, qs)
 	st := rt.Stats()
 	res.Stats = &st
+	nameBackend(&res, st)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -141,4 +142,22 @@ func nextPow2(n int) int {
 		p <<= 1
 	}
 	return p
+}
+
+// nameBackend puts the backend that ran in the engine's name when it is
+// not io_uring ("aio(syscall)"), with the runtime's reason in a note: the
+// syscall backend's numbers are not the io_uring runtime's.
+func nameBackend(r *Result, st aio.Stats) {
+	if st.Backend == aio.BackendIOUring.String() {
+		return
+	}
+	r.Engine = "aio(" + st.Backend + ")"
+	note := "the runtime ran on its " + st.Backend + " backend (blocking system calls on workers)"
+	if st.BackendReason != "" {
+		note += ": " + st.BackendReason
+	}
+	if r.Note != "" {
+		note += "; " + r.Note
+	}
+	r.Note = note
 }

@@ -8,7 +8,33 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nowaitio/nowait/ring"
 )
+
+// goEngines are the engines in Go: aio, psync and, where io_uring works,
+// ring (where it is refused, aio runs on its syscall backend by itself).
+func goEngines(t *testing.T) []Engine {
+	t.Helper()
+	engines := []Engine{AIOEngine{}, PsyncEngine{}}
+	if err := ring.Available(); err != nil {
+		t.Logf("the ring engine is left out: %v", err)
+		return engines
+	}
+	return append(engines, RingEngine{})
+}
+
+// fioUsable skips a test of fio's io_uring engine where fio is missing
+// or io_uring is refused.
+func fioUsable(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio is not installed (apt-get install -y fio); .ci/run installs it")
+	}
+	if err := ring.Available(); err != nil {
+		t.Skipf("fio's io_uring engine needs io_uring: %v", err)
+	}
+}
 
 func smallJob(t *testing.T, rw RW) Job {
 	j := DefaultJob()
@@ -20,7 +46,7 @@ func smallJob(t *testing.T, rw RW) Job {
 // TestEnginesRun runs every engine shortly on a small file with each
 // pattern, and checks that I/O happened and was measured.
 func TestEnginesRun(t *testing.T) {
-	engines := []Engine{AIOEngine{}, PsyncEngine{}, RingEngine{}}
+	engines := goEngines(t)
 	for _, rw := range []RW{RandRead, Read, Write, RandWrite, RandRW, Append} {
 		job := smallJob(t, rw)
 		job.Verify = "xxhash"
@@ -57,7 +83,7 @@ func TestVerifyRunFailsOnCorruptBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	for _, e := range []Engine{AIOEngine{}, PsyncEngine{}, RingEngine{}} {
+	for _, e := range goEngines(t) {
 		r, err := e.Run(job)
 		if err != nil {
 			t.Fatal(err)
@@ -70,9 +96,7 @@ func TestVerifyRunFailsOnCorruptBlock(t *testing.T) {
 
 // TestFioEngine runs fio itself when it is installed (.ci/run installs it).
 func TestFioEngine(t *testing.T) {
-	if _, err := exec.LookPath("fio"); err != nil {
-		t.Skip("fio is not installed (apt-get install -y fio); .ci/run installs it")
-	}
+	fioUsable(t)
 	for _, rw := range []RW{RandRead, Append} {
 		job := smallJob(t, rw)
 		job.Runtime = time.Second
@@ -100,7 +124,7 @@ func TestBSSplitAndIOSize(t *testing.T) {
 	job.BSSplit = []BSPart{{4096, 50}, {65536, 50}}
 	job.BS, job.Runtime, job.TotalBytes = 65536, 5*time.Second, 16<<20
 	job.Verify = "xxhash"
-	for _, e := range []Engine{AIOEngine{}, PsyncEngine{}, RingEngine{}} {
+	for _, e := range goEngines(t) {
 		if err := Prepare(job); err != nil {
 			t.Fatal(err)
 		}

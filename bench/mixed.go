@@ -215,6 +215,7 @@ func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
 	res := mixedResult("aio", q, start, cpu0)
 	st := rt.Stats()
 	res.Stats = &st
+	nameBackend(&res, st)
 	return res, nil
 }
 

@@ -69,7 +69,14 @@ func us(ns int64) string {
 
 // WriteTable prints results side by side, with each engine's IOPS and CPU
 // per I/O as a ratio to the first result's.
+// Notes (errors, a fallback backend) come first, so that nobody reads a
+// row without them.
 func WriteTable(w io.Writer, results []Result) error {
+	for _, r := range results {
+		if r.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Engine, r.Note)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "engine\tIOPS\tvs first\tMiB/s\tlat p50 us\tp99\tp99.99\tmax\tslat p99.99 us\tslat max\tCPU/IO us\tvs first\t")
 	for _, r := range results {
@@ -85,15 +92,7 @@ func WriteTable(w io.Writer, results []Result) error {
 			us(r.Lat.P50), us(r.Lat.P99), us(r.Lat.P9999), us(r.Lat.Max),
 			us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, ratio(r.CPUPerIONs, base.CPUPerIONs))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, r := range results {
-		if r.Note != "" {
-			fmt.Fprintf(w, "%s: %s\n", r.Engine, r.Note)
-		}
-	}
-	return nil
+	return tw.Flush()
 }
 
 // WriteJSON prints results as a JSON array.

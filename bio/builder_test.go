@@ -205,6 +205,9 @@ func describe(bios []Bio) string {
 func ringAndDirectFile(t *testing.T) (*ring.Ring, int32) {
 	t.Helper()
 	r, err := ring.New(ring.Config{Entries: 16})
+	if ring.IsUnavailable(err) {
+		t.Skipf("sends bios through a real ring: %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

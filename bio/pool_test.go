@@ -90,6 +90,9 @@ func TestPoolRegistersWithRing(t *testing.T) {
 	}
 	defer p.Close()
 	r, err := ring.New(ring.Config{Entries: 4})
+	if ring.IsUnavailable(err) {
+		t.Skipf("registers the pool with a real ring: %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ func TestNoWaitAgreesWithKernel(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	r, err := ring.New(ring.Config{Entries: 8})
+	if ring.IsUnavailable(err) {
+		t.Skipf("asks the kernel's NOWAIT answers through a real ring: %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,9 @@ func newTestRing(t testing.TB, cfg Config) *Ring {
 	r, err := New(cfg)
 	if err != nil {
 		runtime.UnlockOSThread()
+		if IsUnavailable(err) {
+			t.Skipf("needs a working io_uring: %v", err)
+		}
 		t.Fatalf("New(%+v): %v", cfg, err)
 	}
 	t.Cleanup(func() {
@@ -28,6 +31,15 @@ func newTestRing(t testing.TB, cfg Config) *Ring {
 		runtime.UnlockOSThread()
 	})
 	return r
+}
+
+// needRing skips a test that sets up rings itself when io_uring is
+// refused here, naming the cause.
+func needRing(t testing.TB) {
+	t.Helper()
+	if err := Available(); IsUnavailable(err) {
+		t.Skipf("needs a working io_uring: %v", err)
+	}
 }
 
 // alignedBuf returns page-aligned memory outside the Go heap, as direct

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -101,7 +102,55 @@ func New(cfg Config) (*Ring, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	if err := r.prove(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return r, nil
+}
+
+// proveTimeout bounds the NOP round trip that proves a new ring works.
+const proveTimeout = 2 * time.Second
+
+// proveTag is the user_data of the proving NOP.
+const proveTag = ^uint64(0) - 1
+
+// prove sends a NOP through io_uring_enter and waits, with a deadline, for
+// its completion. A seccomp profile can allow io_uring_setup and refuse
+// io_uring_enter: without this round trip such a ring looks fine and never
+// completes anything.
+func (r *Ring) prove() error {
+	sqe := r.NextSQE()
+	if sqe == nil {
+		return fmt.Errorf("ring: a new ring has no free SQE")
+	}
+	sqe.PrepNop()
+	sqe.UserData = proveTag
+	if _, err := r.Submit(); err != nil {
+		if errno, ok := err.(unix.Errno); ok {
+			if u := enterUnavailable(errno); u != nil {
+				return u
+			}
+		}
+		return fmt.Errorf("ring: io_uring_enter of the proving NOP: %w", err)
+	}
+	var cqe [1]CQE
+	n, err := r.Wait(cqe[:], 1, proveTimeout)
+	if err != nil {
+		if errno, ok := err.(unix.Errno); ok {
+			if u := enterUnavailable(errno); u != nil {
+				return u
+			}
+		}
+		return fmt.Errorf("ring: waiting for the proving NOP: %w", err)
+	}
+	if n == 0 {
+		return &UnavailableError{Call: "io_uring_enter", Cause: fmt.Sprintf("a NOP submitted to a new ring did not complete within %v", proveTimeout)}
+	}
+	if cqe[0].UserData != proveTag || cqe[0].Res != 0 {
+		return fmt.Errorf("ring: the proving NOP completed with user_data %#x, res %d", cqe[0].UserData, cqe[0].Res)
+	}
+	return nil
 }
 
 func setupWithFallback(cfg Config) (params, int, error) {
@@ -201,4 +250,18 @@ func (r *Ring) Close() error {
 	r.cq = completionQueue{}
 	r.unmap()
 	return unix.Close(r.fd)
+}
+
+// Available sets up a small ring, proves it (a NOP round trip), and closes
+// it: nil when io_uring works here, else the *UnavailableError that says
+// why (or the other error New met). It locks the calling goroutine to its
+// thread while it runs, as the ring's owner.
+func Available() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r, err := New(Config{Entries: 8})
+	if err != nil {
+		return err
+	}
+	return r.Close()
 }
