@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -137,5 +138,49 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := rt.Open(t.TempDir(), os.O_RDONLY, 0); err == nil {
 		t.Error("Open of a directory succeeded")
+	}
+}
+
+// TestClosedErrorsNameWhatClosed: a closed File, Context and Runtime each
+// say which it is, and each errors.Is os.ErrClosed.
+func TestClosedErrorsNameWhatClosed(t *testing.T) {
+	rt := newRuntime(t, Config{})
+	f := openFile(t, rt, tempPath(t))
+	ctx, err := rt.NewContext(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx.Close()
+	_, ctxErr := ctx.Submit(&IOCB{Op: OpRead, File: f, Buf: make([]byte, 8)})
+	g := openFile(t, rt, tempPath(t))
+	g.Close()
+	_, fileErr := g.ReadAt(make([]byte, 8), 0)
+	rt.Close()
+	_, rtErr := rt.NewContext(1)
+	for _, c := range []struct {
+		err, want error
+		word      string
+	}{{ctxErr, ErrContextClosed, "context"}, {fileErr, ErrClosed, "file"}, {rtErr, ErrRuntimeClosed, "runtime"}} {
+		if !errors.Is(c.err, c.want) || !errors.Is(c.err, os.ErrClosed) || !strings.Contains(c.err.Error(), c.word) {
+			t.Errorf("%v: want %v, os.ErrClosed, and the word %q", c.err, c.want, c.word)
+		}
+	}
+}
+
+// TestEmptyBufferCompletesAtOnce: a read or write of an empty buffer is
+// no error and moves nothing, as with os.File's ReadAt and WriteAt.
+func TestEmptyBufferCompletesAtOnce(t *testing.T) {
+	rt := newRuntime(t, Config{})
+	f := openFile(t, rt, tempPath(t))
+	for _, b := range [][]byte{nil, {}} {
+		if n, err := f.WriteAt(b, 4096); n != 0 || err != nil {
+			t.Errorf("WriteAt(%v): %d, %v", b, n, err)
+		}
+		if n, err := f.ReadAt(b, 0); n != 0 || err != nil {
+			t.Errorf("ReadAt(%v): %d, %v", b, n, err)
+		}
+	}
+	if f.Size() != 0 {
+		t.Errorf("an empty write at 4096 changed the size to %d", f.Size())
 	}
 }

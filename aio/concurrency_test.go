@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -210,13 +211,7 @@ func TestAppendersAndReaders(t *testing.T) {
 	t.Logf("%d appends, %d bytes; %+v", appenders*perAppender, total, rt.Stats())
 }
 
-func sortInt64(s []int64) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
+func sortInt64(s []int64) { slices.Sort(s) }
 
 func firstDiff(a, b []byte) int {
 	if bytes.Equal(a, b) {

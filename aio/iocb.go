@@ -39,7 +39,7 @@ const (
 type IOCB struct {
 	Op       Op
 	File     *File
-	Buf      []byte // not touched by the caller until its Event is returned
+	Buf      []byte // not touched by the caller until its Event is returned; empty: done at once, N 0
 	Offset   int64
 	Flags    Flag
 	UserData uint64
