@@ -26,7 +26,8 @@ import (
 // knowledge assumes no other process writes the file behind the runtime's
 // back, as a database assumes of its own files.
 //
-// Owner: shared by a runtime's submitters and workers; every method is safe
+// Owner: shared by every runtime's submitters and workers that use the
+// file (aio keeps one per inode in the process); every method is safe
 // for concurrent use. Reads of the map take a read lock, which allocates
 // nothing; changes take the write lock and bump the validity cookie.
 type File struct {

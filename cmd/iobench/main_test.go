@@ -68,6 +68,13 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("the table has no row for %s:\n%s", e, out)
 		}
 	}
+	if aioRow() != "aio" {
+		// The fallback is said before the table, with the runtime's reason.
+		notice := strings.Index(out, "aio(syscall): the runtime ran on its syscall backend")
+		if notice < 0 || notice > strings.Index(out, "IOPS") || !strings.Contains(out, "io_uring unavailable") {
+			t.Errorf("no notice of the syscall backend and its reason before the table:\n%s", out)
+		}
+	}
 	if !strings.Contains(out, "IOPS") || !strings.Contains(out, "1.00x") {
 		t.Errorf("table:\n%s", out)
 	}
