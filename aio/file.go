@@ -24,6 +24,7 @@ type File struct {
 	ino    *inode
 	acc    access // what the handle was opened for
 	append bool   // O_APPEND: Write appends, WriteAt is refused
+	dsync  bool   // O_DSYNC or O_SYNC: every write is FlagDSync
 	fixed  int32  // the inode's slot in every ring of rt, or -1
 
 	ops    atomic.Int64 // requests submitted and not yet finished (for Close)
@@ -41,15 +42,19 @@ type File struct {
 // handles refuse writes and O_WRONLY handles refuse reads, with errors
 // that errors.Is syscall.EBADF. With O_APPEND, Write appends at the
 // logical end and WriteAt is refused, as os.File does. O_CREATE, O_EXCL
-// and O_TRUNC mean what they mean to os.OpenFile.
+// and O_TRUNC mean what they mean to os.OpenFile. With O_DSYNC or O_SYNC
+// every write of the handle is durable when it completes, as with
+// FlagDSync (O_SYNC's file timestamps are not synced with it).
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
 	if rt.closed.Load() {
 		return nil, ErrRuntimeClosed
 	}
 	// The kernel never sees O_APPEND (it would ignore the offsets of the
-	// runtime's own writes) nor O_TRUNC (the truncation goes through the
-	// shared state, which other handles may be using).
-	kflag := flag &^ (os.O_APPEND | os.O_TRUNC)
+	// runtime's own writes), O_TRUNC (the truncation goes through the
+	// shared state, which other handles may be using), nor O_SYNC and
+	// O_DSYNC (the descriptor may be the inode's, shared with handles
+	// without them: this handle's writes carry FlagDSync instead).
+	kflag := flag &^ (os.O_APPEND | os.O_TRUNC | unix.O_SYNC | unix.O_DSYNC)
 	direct := true
 	fd, err := openFn(name, kflag|unix.O_DIRECT|unix.O_CLOEXEC, uint32(perm.Perm()))
 	if errors.Is(err, unix.EINVAL) {
@@ -63,7 +68,8 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	f := &File{rt: rt, name: name, ino: ino, acc: accessOf(flag), append: flag&os.O_APPEND != 0, fixed: -1}
+	f := &File{rt: rt, name: name, ino: ino, acc: accessOf(flag), append: flag&os.O_APPEND != 0,
+		dsync: flag&unix.O_DSYNC != 0, fixed: -1}
 	if flag&os.O_TRUNC != 0 {
 		if err := f.truncate(0); err != nil {
 			ino.detach(rt, name)

@@ -111,6 +111,9 @@ func (rt *Runtime) Stats() Stats {
 func (rt *Runtime) start(r *request, cb *IOCB) {
 	f := cb.File
 	*r = request{ctx: r.ctx, slot: r.slot, iocb: cb, file: f, op: cb.Op, off: cb.Offset, buf: cb.Buf, flg: cb.Flags}
+	if f.dsync && r.op == OpWrite {
+		r.flg |= FlagDSync
+	}
 	rt.stats.inFlight.Add(1) // f.ops was counted by validate
 	if (r.op == OpRead || r.op == OpWrite) && len(r.buf) == 0 {
 		if r.op == OpWrite {

@@ -105,6 +105,15 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 		ino.prov.NoteWritten(wroteLo, wroteHi-wroteLo)
 		ino.prov.NoteLogicalEnd(end)
 	}
+	if r.flg&FlagDSync != 0 {
+		// What RWF_DSYNC does on the fast path: the write, its edges and
+		// the size it needs are durable before it completes.
+		if err := retryEINTR(func() error { return fdatasyncFn(ino.fd) }); err != nil {
+			err = &Error{Op: "write", Path: f.name, Offset: off, Err: err}
+			ino.setSyncErr(err)
+			return 0, err
+		}
+	}
 	return len(r.buf), nil
 }
 
@@ -240,7 +249,7 @@ func (rt *Runtime) slowSync(r *request) {
 	if r.op == OpFsync {
 		err = retryEINTR(func() error { return unix.Fsync(ino.fd) })
 	} else {
-		err = retryEINTR(func() error { return unix.Fdatasync(ino.fd) })
+		err = retryEINTR(func() error { return fdatasyncFn(ino.fd) })
 	}
 	if err != nil {
 		err = &Error{Op: r.op.String(), Path: f.name, Err: err}
@@ -302,3 +311,6 @@ func retryEINTR(f func() error) error {
 		}
 	}
 }
+
+// fdatasyncFn is fdatasync(2); a test wraps it to see which paths sync.
+var fdatasyncFn = unix.Fdatasync
