@@ -32,11 +32,15 @@ func (e AIOEngine) Run(job Job) (Result, error) {
 		return Result{}, err
 	}
 	var appendOff atomic.Int64
-	w := startWindow("aio", job)
+	name := "aio"
+	if st := rt.Stats(); st.Backend != aio.BackendIOUring.String() {
+		name = "aio(" + st.Backend + ")" // in the live status line too
+	}
+	w := startWindow(name, job)
 	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
 		aioQueue(rt, f, job, uint64(i), w, q, &appendOff)
 	})
-	res, err := w.finish("aio", job, qs)
+	res, err := w.finish(name, job, qs)
 	st := rt.Stats()
 	res.Stats = &st
 	nameBackend(&res, st)
