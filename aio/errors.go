@@ -58,6 +58,8 @@ var (
 	ErrNotAppend = errors.New("aio: Write on a file opened without O_APPEND (use WriteAt)")
 )
 
+var errTruncReadOnly = fmt.Errorf("aio: O_TRUNC on a handle opened O_RDONLY: %w", syscall.EINVAL)
+
 // MaxIOBytes is the largest buffer one IOCB may carry.
 const MaxIOBytes = 1 << 30
 

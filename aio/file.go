@@ -42,12 +42,18 @@ type File struct {
 // handles refuse writes and O_WRONLY handles refuse reads, with errors
 // that errors.Is syscall.EBADF. With O_APPEND, Write appends at the
 // logical end and WriteAt is refused, as os.File does. O_CREATE, O_EXCL
-// and O_TRUNC mean what they mean to os.OpenFile. With O_DSYNC or O_SYNC
+// and O_TRUNC mean what they mean to os.OpenFile (O_TRUNC needs a handle
+// opened for writing, else EINVAL). With O_DSYNC or O_SYNC
 // every write of the handle is durable when it completes, as with
 // FlagDSync (O_SYNC's file timestamps are not synced with it).
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
 	if rt.closed.Load() {
 		return nil, ErrRuntimeClosed
+	}
+	if flag&os.O_TRUNC != 0 && !accessOf(flag).write {
+		// The runtime truncates through its own descriptor, so the
+		// kernel's open would not check write permission for it.
+		return nil, &os.PathError{Op: "open", Path: name, Err: errTruncReadOnly}
 	}
 	// The kernel never sees O_APPEND (it would ignore the offsets of the
 	// runtime's own writes), O_TRUNC (the truncation goes through the

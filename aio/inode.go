@@ -89,44 +89,20 @@ func accessOf(flag int) access {
 // handle's access mode, and O_DIRECT when direct), or makes it, and counts
 // a handle on it. It takes fd: the inode keeps it or closes it.
 func attachInode(fd int, direct bool, acc access, stepMin int64) (*inode, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	key, err := keyOf(fd)
+	if err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	key := inodeKey{dev: st.Dev, ino: st.Ino}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFBLK:
-		key = inodeKey{dev: st.Rdev, blockDev: true}
-	case unix.S_IFREG:
-	default:
-		unix.Close(fd)
-		return nil, fmt.Errorf("not a regular file or block device (mode %#o)", st.Mode)
-	}
-	for {
-		inodes.mu.Lock()
-		ino := inodes.m[key]
-		if ino == nil {
-			break // made below, with inodes.mu held
-		}
-		if ino.refs == 0 { // its last Close is running: wait, then look again
-			gone := ino.gone
-			inodes.mu.Unlock()
-			<-gone
-			continue
-		}
-		if err := ino.covers(acc); err != nil {
-			inodes.mu.Unlock()
-			unix.Close(fd)
-			return nil, err
-		}
-		ino.refs++
-		inodes.mu.Unlock()
+	ino, err := shareInode(key, acc)
+	if ino != nil || err != nil {
 		unix.Close(fd) // the inode's descriptor does this handle's I/O
-		return ino, nil
+		return ino, err
 	}
+	// inodes.mu is held: a new inode is made under it (one statx and one
+	// FIEMAP), so that two Opens of one new file cannot make two.
 	defer inodes.mu.Unlock()
-	ino, err := newInode(key, fd, direct, acc, st.Mode&unix.S_IFMT == unix.S_IFBLK, stepMin)
+	ino, err = newInode(key, fd, direct, acc, stepMin)
 	if err != nil {
 		return nil, err
 	}
@@ -138,12 +114,54 @@ func attachInode(fd int, direct bool, acc access, stepMin int64) (*inode, error)
 	return ino, nil
 }
 
+// keyOf names the file of fd, refusing what is neither a regular file nor
+// a block device.
+func keyOf(fd int) (inodeKey, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return inodeKey{}, err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFBLK:
+		return inodeKey{dev: st.Rdev, blockDev: true}, nil
+	case unix.S_IFREG:
+		return inodeKey{dev: st.Dev, ino: st.Ino}, nil
+	}
+	return inodeKey{}, fmt.Errorf("not a regular file or block device (mode %#o)", st.Mode)
+}
+
+// shareInode counts a new handle on the open inode of key. When there is
+// none, it returns nil with inodes.mu held, for the caller to make it.
+// When the inode's last Close is running, it waits for it, then looks
+// again.
+func shareInode(key inodeKey, acc access) (*inode, error) {
+	for {
+		inodes.mu.Lock()
+		ino := inodes.m[key]
+		if ino == nil {
+			return nil, nil
+		}
+		if ino.refs == 0 {
+			gone := ino.gone
+			inodes.mu.Unlock()
+			<-gone
+			continue
+		}
+		defer inodes.mu.Unlock()
+		if err := ino.covers(acc); err != nil {
+			return nil, err
+		}
+		ino.refs++
+		return ino, nil
+	}
+}
+
 // newInode makes the inode of fd. Its own descriptor is opened for reading
 // and writing where the file allows it, so that every later handle,
 // whatever its mode, can use it, and a write-only handle can still read
 // the edges of a read-modify-write; where it does not, the handle's
 // descriptor is kept as it is.
-func newInode(key inodeKey, fd int, direct bool, acc access, blockDev bool, stepMin int64) (*inode, error) {
+func newInode(key inodeKey, fd int, direct bool, acc access, stepMin int64) (*inode, error) {
 	ino := &inode{key: key, fd: fd, readable: acc.read, writable: acc.write, direct: direct, block: 4096, step: stepMin}
 	ino.locks.init()
 	if !(acc.read && acc.write) {
@@ -152,7 +170,7 @@ func newInode(key inodeKey, fd int, direct bool, acc access, blockDev bool, step
 			ino.fd, ino.readable, ino.writable = rw, true, true
 		}
 	}
-	if err := ino.setUpMap(blockDev); err != nil {
+	if err := ino.setUpMap(key.blockDev); err != nil {
 		unix.Close(ino.fd)
 		return nil, err
 	}

@@ -252,6 +252,13 @@ func TestOpenCreateExclTrunc(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkDiskSize(t, path, 0, "after O_TRUNC")
+	if err := os.WriteFile(path, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Open(path, os.O_RDONLY|os.O_TRUNC, 0); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("O_RDONLY|O_TRUNC: %v, want EINVAL", err)
+	}
+	checkDiskSize(t, path, 4, "after a refused O_RDONLY|O_TRUNC")
 }
 
 func umask() os.FileMode {
