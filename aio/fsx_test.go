@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// The fsx-style model test. Short by default (seconds, in CI); the long
-// mode is one command:
+// The fsx-style model test, through two handles of the file from two
+// Runtimes (one model: the file has one state). Short by default (seconds,
+// in CI); the long mode is one command:
 //
 //	go test -run TestFSX ./aio -args -fsx.ops=200000
 //	NOWAIT_BACKEND=syscall go test -run TestFSX ./aio -args -fsx.ops=200000
@@ -31,12 +32,23 @@ type fsx struct {
 	seed  uint64
 	rng   *rand.Rand
 	rt    *Runtime
+	rt2   *Runtime // a second runtime of the process, with the second handle
 	path  string
-	f     *File
+	f     *File // the handle of rt, which the batches use
+	g     *File // a second handle of the same file, from rt2
 	ctx   *Context
 	model []byte // the file's logical contents
 	log   []string
 	op    int
+}
+
+// h picks one of the two handles: every operation but a batch goes
+// through either, and the model is one, as the file's state is.
+func (x *fsx) h() *File {
+	if x.rng.IntN(2) == 0 {
+		return x.g
+	}
+	return x.f
 }
 
 func (x *fsx) logf(format string, args ...any) {
@@ -120,7 +132,7 @@ func (x *fsx) write() {
 	off, n := x.span(64 << 10)
 	b := x.buffer(n)
 	x.logf("write %d bytes at %d", n, off)
-	if m, err := x.f.WriteAt(b, off); err != nil || m != len(b) {
+	if m, err := x.h().WriteAt(b, off); err != nil || m != len(b) {
 		x.fail("WriteAt(%d at %d) = %d, %v", n, off, m, err)
 	}
 	x.apply(off, b)
@@ -131,7 +143,7 @@ func (x *fsx) read() {
 	off = min(off, int64(len(x.model))+100)
 	b := x.buffer(n)
 	x.logf("read %d bytes at %d", n, off)
-	m, err := x.f.ReadAt(b, off)
+	m, err := x.h().ReadAt(b, off)
 	x.checkRead(off, b, m, err)
 }
 
@@ -200,7 +212,7 @@ func (x *fsx) batch() {
 func (x *fsx) truncate() {
 	size := x.rng.Int64N(fsxMaxSize)
 	x.logf("truncate to %d", size)
-	if err := x.f.Truncate(size); err != nil {
+	if err := x.h().Truncate(size); err != nil {
 		x.fail("Truncate(%d): %v", size, err)
 	}
 	if size < int64(len(x.model)) {
@@ -213,7 +225,7 @@ func (x *fsx) truncate() {
 func (x *fsx) allocate() {
 	off, n := x.span(256 << 10)
 	x.logf("allocate %d bytes at %d", n, off)
-	if err := x.f.Allocate(off, n); err != nil {
+	if err := x.h().Allocate(off, n); err != nil {
 		x.fail("Allocate(%d, %d): %v", off, n, err)
 	}
 	if end := off + n; end > int64(len(x.model)) {
@@ -224,13 +236,13 @@ func (x *fsx) allocate() {
 func (x *fsx) sync() {
 	if x.rng.IntN(2) == 0 {
 		x.logf("syncdata")
-		if err := x.f.SyncData(); err != nil {
+		if err := x.h().SyncData(); err != nil {
 			x.fail("SyncData: %v", err)
 		}
 		return
 	}
 	x.logf("sync")
-	if err := x.f.Sync(); err != nil {
+	if err := x.h().Sync(); err != nil {
 		x.fail("Sync: %v", err)
 	}
 	if st, err := os.Stat(x.path); err != nil || st.Size() != int64(len(x.model)) {
@@ -239,9 +251,12 @@ func (x *fsx) sync() {
 }
 
 func (x *fsx) reopen() {
-	x.logf("close and reopen")
+	x.logf("close both handles and reopen")
 	if err := x.f.Close(); err != nil {
 		x.fail("Close: %v", err)
+	}
+	if err := x.g.Close(); err != nil {
+		x.fail("Close of the second handle: %v", err)
 	}
 	disk, err := os.ReadFile(x.path)
 	if err != nil {
@@ -253,6 +268,9 @@ func (x *fsx) reopen() {
 	if x.f, err = x.rt.Open(x.path, os.O_RDWR, 0); err != nil {
 		x.fail("reopen: %v", err)
 	}
+	if x.g, err = x.rt2.Open(x.path, os.O_RDWR, 0); err != nil {
+		x.fail("reopen of the second handle: %v", err)
+	}
 }
 
 func TestFSX(t *testing.T) {
@@ -261,8 +279,9 @@ func TestFSX(t *testing.T) {
 		seed = rand.Uint64()
 	}
 	t.Logf("seed %d, %d operations", seed, *fsxOps)
-	x := &fsx{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 5)), rt: newRuntime(t, Config{}), path: tempPath(t)}
+	x := &fsx{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 5)), rt: newRuntime(t, Config{}), rt2: newRuntime(t, Config{}), path: tempPath(t)}
 	x.f = openFile(t, x.rt, x.path)
+	x.g = openFile(t, x.rt2, x.path)
 	var err error
 	if x.ctx, err = x.rt.NewContext(32); err != nil {
 		t.Fatal(err)
@@ -284,8 +303,8 @@ func TestFSX(t *testing.T) {
 		default:
 			x.reopen()
 		}
-		if got := x.f.Size(); got != int64(len(x.model)) {
-			x.fail("Size() %d, model %d", got, len(x.model))
+		if got, got2 := x.f.Size(), x.g.Size(); got != int64(len(x.model)) || got2 != got {
+			x.fail("Size() %d and %d through the two handles, model %d", got, got2, len(x.model))
 		}
 	}
 	x.reopen()
