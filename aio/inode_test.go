@@ -327,3 +327,30 @@ func checkDiskSize(t *testing.T, path string, want int64, when string) {
 		t.Fatalf("size on disk %s: %d, want %d", when, st.Size(), want)
 	}
 }
+
+// TestHandlesShareOneFixedSlot: handles of one file in a Runtime take one
+// fixed-file slot, given back when the last of them closes.
+func TestHandlesShareOneFixedSlot(t *testing.T) {
+	skipWithoutRing(t, "fixed files are the io_uring backend's")
+	rt := newRuntime(t, Config{FixedFiles: 4})
+	path := tempPath(t)
+	a, b := openFile(t, rt, path), openFile(t, rt, path)
+	if n := rt.Stats().FixedFiles; n != 1 || a.fixed != b.fixed || a.fixed < 0 {
+		t.Fatalf("two handles of one file: %d fixed files, slots %d and %d", n, a.fixed, b.fixed)
+	}
+	if _, err := b.WriteAt([]byte("through the shared slot"), 0); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if n := rt.Stats().FixedFiles; n != 1 {
+		t.Fatalf("after one of two Closes: %d fixed files, want 1", n)
+	}
+	buf := make([]byte, 7)
+	if _, err := b.ReadAt(buf, 0); err != nil || string(buf) != "through" {
+		t.Fatalf("read through the remaining handle: %q, %v", buf, err)
+	}
+	b.Close()
+	if n := rt.Stats().FixedFiles; n != 0 {
+		t.Fatalf("after the last Close: %d fixed files, want 0", n)
+	}
+}

@@ -23,7 +23,7 @@ type Stats struct {
 	BytesWritten          uint64
 	InFlight              int64 // requests submitted and not yet completed
 	BufferedFiles         int64 // open files on which O_DIRECT was refused (tmpfs): page-cache I/O
-	FixedFiles            int64 // open files the rings name by a registered slot (Config.FixedFiles)
+	FixedFiles            int64 // open files the rings name by a registered slot (Config.FixedFiles); a file's handles share one
 
 	// Why writes took the slow path.
 	SlowUnaligned, SlowExtend, SlowAllocate, SlowSubBlock, SlowLockBusy, SlowOther uint64
