@@ -33,14 +33,18 @@ func FuzzSubmit(f *testing.F) {
 	closed, _ := rt.Open(dir+"/closed", os.O_RDWR|os.O_CREATE, 0o600)
 	closed.Close()
 	foreign, _ := other.Open(dir+"/foreign", os.O_RDWR|os.O_CREATE, 0o600)
-	files := []*File{good, nil, closed, foreign}
+	ro, _ := rt.Open(dir+"/good", os.O_RDONLY, 0)
+	wo, _ := rt.Open(dir+"/good", os.O_WRONLY, 0)
+	ap, _ := rt.Open(dir+"/good", os.O_RDWR|os.O_APPEND, 0)
+	files := []*File{good, nil, closed, foreign, ro, wo, ap}
 	ctx, _ := rt.NewContext(4)
-	documented := []error{ErrNilIOCB, ErrNilFile, ErrUnknownOp, ErrNegativeOffset, ErrBufferTooLarge, ErrOtherRuntime, os.ErrClosed}
+	documented := []error{ErrNilIOCB, ErrNilFile, ErrUnknownOp, ErrNegativeOffset, ErrBufferTooLarge, ErrOtherRuntime, os.ErrClosed,
+		ErrReadOnly, ErrWriteOnly, ErrAppendWriteAt}
 	f.Fuzz(func(t *testing.T, op uint8, off int64, size uint32, fileKind, flags uint8) {
 		size %= 1 << 20 // keep the I/O small: the fuzzer explores validation, not the disk
 		off %= 1 << 30  // and stays within 1 GiB of the start, negatives kept
 		cb := &IOCB{Op: Op(op), File: files[int(fileKind)%len(files)], Buf: make([]byte, size), Offset: off, Flags: Flag(flags)}
-		if fileKind%7 == 6 {
+		if fileKind%11 == 10 { // independent of the file chosen
 			cb = nil
 		}
 		n, err := ctx.Submit(cb)
