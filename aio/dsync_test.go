@@ -2,37 +2,10 @@ package aio
 
 import (
 	"os"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// syncRecorder wraps the real fdatasync and counts the calls per
-// descriptor (a fake on top of the real call, not instead of it).
-type syncRecorder struct {
-	mu    sync.Mutex
-	calls map[int]int
-}
-
-func recordSyncs(t *testing.T) *syncRecorder {
-	rec := &syncRecorder{calls: map[int]int{}}
-	old := fdatasyncFn
-	fdatasyncFn = func(fd int) error {
-		rec.mu.Lock()
-		rec.calls[fd]++
-		rec.mu.Unlock()
-		return old(fd)
-	}
-	t.Cleanup(func() { fdatasyncFn = old })
-	return rec
-}
-
-func (r *syncRecorder) count(fd int) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.calls[fd]
-}
 
 // TestDSyncOnEveryPath: a write with FlagDSync, or through a handle opened
 // with O_DSYNC or O_SYNC, is durable when it completes on every path. The
@@ -41,7 +14,7 @@ func (r *syncRecorder) count(fd int) int {
 // first build dropped FlagDSync on the worker: the write completed as
 // acknowledged and was not durable.)
 func TestDSyncOnEveryPath(t *testing.T) {
-	rec := recordSyncs(t)
+	rec := injectSys(t) // no faults: it counts the real calls
 	// A step of one block: every append goes past the kernel's size, to
 	// the worker.
 	rt := newRuntime(t, Config{AppendStepMin: 4096, AppendStepMax: 4096})
@@ -71,7 +44,7 @@ func TestDSyncOnEveryPath(t *testing.T) {
 	}{{"unaligned", 100, 50}, {"append", -1, 4096}} // -1: at the end
 	for _, w := range slowWrites {
 		for _, how := range []string{"FlagDSync", "O_DSYNC", "O_SYNC"} {
-			before := rec.count(fd)
+			before := rec.count(sysFdatasync, fd)
 			buf := AlignedBuffer(w.n)
 			off := w.off
 			if off < 0 {
@@ -89,16 +62,16 @@ func TestDSyncOnEveryPath(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s write with %s: %v", w.name, how, err)
 			}
-			if rec.count(fd) == before {
+			if rec.count(sysFdatasync, fd) == before {
 				t.Errorf("%s write with %s completed without a sync", w.name, how)
 			}
 		}
 	}
-	before := rec.count(fd)
+	before := rec.count(sysFdatasync, fd)
 	if _, err := plain.WriteAt(make([]byte, 50), 300); err != nil {
 		t.Fatal(err)
 	}
-	if rec.count(fd) != before {
+	if rec.count(sysFdatasync, fd) != before {
 		t.Errorf("a write without DSync synced")
 	}
 }

@@ -262,7 +262,7 @@ func (f *File) truncate(size int64) error {
 	defer ino.locks.unlock(size, maxOffset, true)
 	ino.mu.Lock()
 	defer ino.mu.Unlock()
-	if err := unix.Ftruncate(ino.fd, size); err != nil {
+	if err := retryEINTR(func() error { return sys.Ftruncate(ino.fd, size) }); err != nil {
 		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: err}
 	}
 	ino.prov.NoteKernelSize(size)
@@ -303,7 +303,7 @@ func (f *File) Allocate(off, length int64) error {
 	defer ino.locks.unlock(off, off+length, true)
 	ino.mu.Lock()
 	defer ino.mu.Unlock()
-	if err := unix.Fallocate(ino.fd, 0, off, length); err != nil {
+	if err := retryEINTR(func() error { return sys.Fallocate(ino.fd, 0, off, length) }); err != nil {
 		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: err}
 	}
 	ino.prov.NoteAllocated(off, length, false)
@@ -342,7 +342,7 @@ func (ino *inode) cutBackLocked(rt *Runtime, name string) error {
 	if kernel <= logical {
 		return nil
 	}
-	if err := unix.Ftruncate(ino.fd, logical); err != nil {
+	if err := retryEINTR(func() error { return sys.Ftruncate(ino.fd, logical) }); err != nil {
 		return &Error{Op: "truncate", Path: name, Offset: logical, Err: err}
 	}
 	ino.prov.NoteKernelSize(logical)

@@ -108,7 +108,7 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	if r.flg&FlagDSync != 0 {
 		// What RWF_DSYNC does on the fast path: the write, its edges and
 		// the size it needs are durable before it completes.
-		if err := retryEINTR(func() error { return fdatasyncFn(ino.fd) }); err != nil {
+		if err := retryEINTR(func() error { return sys.Fdatasync(ino.fd) }); err != nil {
 			err = &Error{Op: "write", Path: f.name, Offset: off, Err: err}
 			ino.setSyncErr(err)
 			return 0, err
@@ -200,10 +200,10 @@ func (ino *inode) extendLocked(f *File, end int64) error {
 	step := ino.nextStepLocked(f.rt.cfg)
 	roundUp := func(x int64) int64 { return (x + ino.block - 1) / ino.block * ino.block }
 	target := roundUp(max(end, kernel+step))
-	err := unix.Fallocate(ino.fd, 0, kernel, target-kernel)
+	err := retryEINTR(func() error { return sys.Fallocate(ino.fd, 0, kernel, target-kernel) })
 	if err == unix.ENOSPC && target > roundUp(end) {
 		target = roundUp(end) // no room for the step: just what the write needs
-		err = unix.Fallocate(ino.fd, 0, kernel, target-kernel)
+		err = retryEINTR(func() error { return sys.Fallocate(ino.fd, 0, kernel, target-kernel) })
 	}
 	if err == unix.EOPNOTSUPP {
 		// No fallocate here: let the write extend the file itself.
@@ -247,9 +247,9 @@ func (rt *Runtime) slowSync(r *request) {
 	}
 	var err error
 	if r.op == OpFsync {
-		err = retryEINTR(func() error { return unix.Fsync(ino.fd) })
+		err = retryEINTR(func() error { return sys.Fsync(ino.fd) })
 	} else {
-		err = retryEINTR(func() error { return fdatasyncFn(ino.fd) })
+		err = retryEINTR(func() error { return sys.Fdatasync(ino.fd) })
 	}
 	if err != nil {
 		err = &Error{Op: r.op.String(), Path: f.name, Err: err}
@@ -278,7 +278,7 @@ func (f *File) cutBack() error {
 // offset (EINVAL), so it stops.
 func preadFull(fd int, b []byte, off int64) (int, error) {
 	for {
-		n, err := unix.Pread(fd, b, off)
+		n, err := sys.Pread(fd, b, off)
 		if err == unix.EINTR {
 			continue
 		}
@@ -292,7 +292,7 @@ func preadFull(fd int, b []byte, off int64) (int, error) {
 func pwriteFull(fd int, b []byte, off int64) (int, error) {
 	done := 0
 	for done < len(b) {
-		n, err := unix.Pwrite(fd, b[done:], off+int64(done))
+		n, err := sys.Pwrite(fd, b[done:], off+int64(done))
 		if err == unix.EINTR {
 			continue
 		}
@@ -311,6 +311,3 @@ func retryEINTR(f func() error) error {
 		}
 	}
 }
-
-// fdatasyncFn is fdatasync(2); a test wraps it to see which paths sync.
-var fdatasyncFn = unix.Fdatasync
