@@ -3,7 +3,6 @@ package aio
 import (
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,11 +24,10 @@ type Context struct {
 	free   []int32    // free slot numbers (a stack)
 	closed bool
 
-	done     mpsc          // completed requests; popped under getMu
-	ready    atomic.Int32  // completions pushed and not yet taken
-	inflight atomic.Int32  // requests submitted and not yet taken
-	notify   chan struct{} // a completion arrived (capacity 1: a wake-up, not a count)
-	closing  chan struct{} // closed by Close: wakes every waiter
+	done    mpsc          // completed requests; popped under getMu
+	life    lifetime      // users: requests submitted and not yet delivered; Close waits for them
+	notify  chan struct{} // a completion arrived (capacity 1: a wake-up, not a count)
+	closing chan struct{} // closed by Close: wakes every waiter
 
 	getMu sync.Mutex // one GetEvents (or Close) consumes done at a time
 	timer *time.Timer
@@ -40,12 +38,13 @@ func (rt *Runtime) NewContext(depth int) (*Context, error) {
 	if depth < 1 || depth > 65536 {
 		return nil, ErrBadDepth
 	}
-	if rt.closed.Load() {
+	if rt.life.isClosed() {
 		return nil, ErrRuntimeClosed
 	}
 	c := &Context{rt: rt, depth: depth, slots: make([]request, depth), free: make([]int32, depth),
 		notify: make(chan struct{}, 1), closing: make(chan struct{})}
 	c.done.init()
+	c.life.init()
 	for i := range c.slots {
 		c.slots[i].ctx = c
 		c.slots[i].slot = int32(i)
@@ -75,7 +74,7 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 		ids = make([]int32, 0, len(iocbs))
 	}
 	c.freeMu.Lock()
-	if c.closed || c.rt.closed.Load() {
+	if c.closed || c.rt.life.isClosed() {
 		c.freeMu.Unlock()
 		releaseOps(iocbs)
 		if c.closed {
@@ -87,7 +86,9 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	first := len(c.free) - n
 	ids = append(ids, c.free[first:]...)
 	c.free = c.free[:first]
-	c.inflight.Add(int32(n))
+	// Never refused: Close sets closed, under freeMu, before it closes
+	// the lifetime.
+	c.life.acquire(int64(n))
 	c.freeMu.Unlock()
 
 	for i, slot := range ids {
@@ -147,7 +148,7 @@ func (c *Context) complete(r *request) {
 // delivers every completion of a pass, then wakes each context once.
 func (c *Context) deliver(r *request) {
 	c.done.push(r)
-	c.ready.Add(1)
+	c.life.release()
 }
 
 func (c *Context) wake() {
@@ -226,8 +227,6 @@ func (c *Context) take(events []Event) (int, bool) {
 		k++
 		n++
 	}
-	c.ready.Add(int32(-n))
-	c.inflight.Add(int32(-n))
 	return n, c.release(ids[:k])
 }
 
@@ -252,12 +251,8 @@ func (c *Context) Close() error {
 	c.closed = true
 	c.freeMu.Unlock()
 	close(c.closing)
-	for c.inflight.Load() != c.ready.Load() {
-		select {
-		case <-c.notify:
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	c.life.close()
+	c.life.wait() // every request submitted has been delivered
 	c.getMu.Lock()
 	defer c.getMu.Unlock()
 	var drop [16]Event

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,8 +14,8 @@ import (
 // than the handle (sizes, map, locks, barriers, the sync error) is its
 // inode's, shared with every other handle of the file in the process.
 //
-// Owner: shared; safe for concurrent use. The fields above ops are set by
-// Open and read-only after (fixed also by Close, once no I/O is left).
+// Owner: shared; safe for concurrent use. The fields above life are set
+// by Open and read-only after (fixed also by Close, once no I/O is left).
 type File struct {
 	rt     *Runtime
 	name   string
@@ -27,8 +25,7 @@ type File struct {
 	dsync  bool   // O_DSYNC or O_SYNC: every write is FlagDSync
 	fixed  int32  // the inode's slot in every ring of rt, or -1
 
-	ops    atomic.Int64 // requests submitted and not yet finished (for Close)
-	closed atomic.Bool
+	life lifetime // users: requests submitted and not yet finished; Close waits for them
 }
 
 // Open opens name (os.OpenFile's flags and permissions) for I/O through
@@ -47,7 +44,7 @@ type File struct {
 // every write of the handle is durable when it completes, as with
 // FlagDSync (O_SYNC's file timestamps are not synced with it).
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
-	if rt.closed.Load() {
+	if rt.life.isClosed() {
 		return nil, ErrRuntimeClosed
 	}
 	if flag&os.O_TRUNC != 0 && !accessOf(flag).write {
@@ -76,6 +73,7 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 	}
 	f := &File{rt: rt, name: name, ino: ino, acc: accessOf(flag), append: flag&os.O_APPEND != 0,
 		dsync: flag&unix.O_DSYNC != 0, fixed: -1}
+	f.life.init()
 	if flag&os.O_TRUNC != 0 {
 		if err := f.truncate(0); err != nil {
 			ino.detach(rt, name)
@@ -84,7 +82,7 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if rt.closed.Load() {
+	if !rt.life.acquire(1) { // released by the file's Close
 		ino.detach(rt, name)
 		return nil, ErrRuntimeClosed
 	}
@@ -109,20 +107,12 @@ func (f *File) Size() int64 {
 	return l
 }
 
-// opStart counts a request on the file, unless the file is closed. Counting
-// first and looking at closed second pairs with Close, which sets closed
-// first and waits for the count second: a request either sees closed or is
-// waited for, never slips in as the descriptor closes.
-func (f *File) opStart() bool {
-	f.ops.Add(1)
-	if f.closed.Load() {
-		f.opDone()
-		return false
-	}
-	return true
-}
+// opStart counts a request on the file, unless the file is closed: a
+// request either is refused or is waited for by Close, never slips in as
+// the handle closes (lifetime).
+func (f *File) opStart() bool { return f.life.acquire(1) }
 
-func (f *File) opDone() { f.ops.Add(-1) }
+func (f *File) opDone() { f.life.release() }
 
 // checkAccess refuses what the handle was not opened for.
 func (f *File) checkAccess(op Op, appending bool) error {
@@ -168,7 +158,7 @@ func (f *File) Write(p []byte) (int, error) {
 	if err := f.checkAccess(OpWrite, true); err != nil {
 		return 0, err
 	}
-	if f.closed.Load() {
+	if f.life.isClosed() {
 		return 0, ErrClosed
 	}
 	off := f.ino.reserveAppend(int64(len(p)))
@@ -244,9 +234,10 @@ func (f *File) doIOCB(cb IOCB) (int, error) {
 // Truncate sets the logical size, waiting for I/O in flight beyond the new
 // size. Growing the file reads as zeros.
 func (f *File) Truncate(size int64) error {
-	if err := f.checkUsable("truncate", size); err != nil {
+	if err := f.beginSizeChange("truncate", size); err != nil {
 		return err
 	}
+	defer f.opDone()
 	if size < 0 {
 		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: ErrNegativeOffset}
 	}
@@ -271,16 +262,18 @@ func (f *File) truncate(size int64) error {
 	return nil
 }
 
-// checkUsable refuses a size change on a closed handle or runtime, or on a
-// handle not opened for writing.
-func (f *File) checkUsable(op string, off int64) error {
+// beginSizeChange counts a Truncate or Allocate on the handle (so that
+// Close waits for it), or refuses it on a closed handle or runtime, or on
+// a handle not opened for writing. The caller calls opDone when it is
+// done.
+func (f *File) beginSizeChange(op string, off int64) error {
 	switch {
-	case f.closed.Load():
-		return ErrClosed
-	case f.rt.closed.Load():
+	case f.rt.life.isClosed():
 		return ErrRuntimeClosed
 	case !f.acc.write:
 		return &Error{Op: op, Path: f.name, Offset: off, Err: ErrReadOnly}
+	case !f.opStart():
+		return ErrClosed
 	}
 	return nil
 }
@@ -289,9 +282,10 @@ func (f *File) checkUsable(op string, off int64) error {
 // that lies past its end (like posix_fallocate); the new range reads as
 // zeros.
 func (f *File) Allocate(off, length int64) error {
-	if err := f.checkUsable("allocate", off); err != nil {
+	if err := f.beginSizeChange("allocate", off); err != nil {
 		return err
 	}
+	defer f.opDone()
 	if off < 0 || length <= 0 || off > maxOffset-length {
 		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: unix.EINVAL}
 	}
@@ -316,12 +310,10 @@ func (f *File) Allocate(off, length int64) error {
 // logical size and closes the descriptor. A second Close returns
 // ErrClosed.
 func (f *File) Close() error {
-	if !f.closed.CompareAndSwap(false, true) {
+	if !f.life.close() {
 		return ErrClosed
 	}
-	for f.ops.Load() != 0 {
-		time.Sleep(100 * time.Microsecond)
-	}
+	f.life.wait()
 	f.rt.unregisterFixed(f)
 	err := f.ino.detach(f.rt, f.name)
 	f.rt.mu.Lock()
@@ -330,6 +322,7 @@ func (f *File) Close() error {
 	if !f.ino.direct {
 		f.rt.stats.bufferedFiles.Add(-1)
 	}
+	f.rt.life.release()
 	return err
 }
 

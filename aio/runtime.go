@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/nowaitio/nowait/bio"
 	"github.com/nowaitio/nowait/ring"
@@ -28,9 +27,9 @@ type Runtime struct {
 	fixedSlots    fixedSlots           // guarded by mu
 	fixedByInode  map[*inode]*fixedRef // guarded by mu
 
-	closed atomic.Bool
-	mu     sync.Mutex
-	files  map[*File]struct{} // guarded by mu
+	life  lifetime // users: the open files; Close waits for them
+	mu    sync.Mutex
+	files map[*File]struct{} // guarded by mu
 }
 
 // New starts a runtime. With BackendAuto it uses io_uring when the kernel
@@ -47,6 +46,7 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, fixedByInode: map[*inode]*fixedRef{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
+	rt.life.init()
 	rt.syncCtxs.New = func() any { return rt.newSyncCtx() }
 	rt.backend = BackendSyscall
 	if cfg.Backend != BackendSyscall {
@@ -114,7 +114,7 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 	if f.dsync && r.op == OpWrite {
 		r.flg |= FlagDSync
 	}
-	rt.stats.inFlight.Add(1) // f.ops was counted by validate
+	rt.stats.inFlight.Add(1) // the file's lifetime counted it in validate
 	if (r.op == OpRead || r.op == OpWrite) && len(r.buf) == 0 {
 		if r.op == OpWrite {
 			f.ino.writes.Add(1) // finish counts every write done
@@ -166,9 +166,9 @@ func (rt *Runtime) settle(r *request, n int, err error) {
 
 // Close closes every open file (waiting for its I/O), stops the workers
 // and the shards, and closes the rings last. Calls after Close fail with
-// ErrClosed.
+// ErrRuntimeClosed.
 func (rt *Runtime) Close() error {
-	if !rt.closed.CompareAndSwap(false, true) {
+	if !rt.life.close() {
 		return ErrRuntimeClosed
 	}
 	var errs []error
@@ -177,7 +177,11 @@ func (rt *Runtime) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	rt.waitFilesClosed()
+	// A File.Close the user started before this one skipped above is
+	// still waiting for I/O that needs the workers and the shards: they
+	// stop only once every file has closed. No file opens any more (Open
+	// acquires the lifetime under rt.mu).
+	rt.life.wait()
 	rt.workers.stop()
 	rt.stopShards()
 	if err := rt.pool.Close(); err != nil {
@@ -194,20 +198,4 @@ func (rt *Runtime) openFiles() []*File {
 		files = append(files, f)
 	}
 	return files
-}
-
-// waitFilesClosed waits until no file is open. A File.Close the user
-// started before Runtime.Close is still waiting for its I/O, which needs
-// the workers and the shards: they stop only after it returns. No file
-// opens once rt.closed is set (Open checks it under rt.mu).
-func (rt *Runtime) waitFilesClosed() {
-	for {
-		rt.mu.Lock()
-		n := len(rt.files)
-		rt.mu.Unlock()
-		if n == 0 {
-			return
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
 }
