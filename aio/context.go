@@ -16,7 +16,7 @@ import (
 // completion delivery holds.
 type Context struct {
 	rt    *Runtime
-	shard *shard // where this context's requests go (nil: syscall backend)
+	fast  executor // the ring executor of this context's requests (nil: syscall backend)
 	depth int
 	slots []request
 
@@ -50,7 +50,9 @@ func (rt *Runtime) NewContext(depth int) (*Context, error) {
 		c.slots[i].slot = int32(i)
 		c.free[i] = int32(depth - 1 - i)
 	}
-	c.shard = rt.pickShard()
+	if s := rt.pickShard(); s != nil {
+		c.fast = s
+	}
 	return c, nil
 }
 

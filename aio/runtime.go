@@ -115,13 +115,6 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 		r.flg |= FlagDSync
 	}
 	rt.stats.inFlight.Add(1) // the file's lifetime counted it in validate
-	if (r.op == OpRead || r.op == OpWrite) && len(r.buf) == 0 {
-		if r.op == OpWrite {
-			f.ino.writes.Add(1) // finish counts every write done
-		}
-		rt.finish(r, 0, nil)
-		return
-	}
 	if r.op == OpWrite && !f.ino.admitWrite(r) {
 		return // held behind a barrier; writeDone sends it on
 	}
@@ -132,11 +125,7 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 	// slice until finish, so the buffer stays reachable, and Go's heap
 	// collector does not move objects; runtime.Pinner would add an
 	// allocation per I/O for no safety (docs/decisions.md).
-	if s := r.ctx.shard; s != nil {
-		s.submit(r)
-		return
-	}
-	rt.workers.submit(r)
+	rt.dispatch(r)
 }
 
 // finish completes r with its result. It is the last thing done with a

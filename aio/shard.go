@@ -445,18 +445,11 @@ func (s *shard) planReadRun(r *request, lo, hi int64) error {
 }
 
 func (s *shard) placeWrite(r *request) bool {
+	// The router sent unaligned writes and writes past a device's end
+	// elsewhere: what is left depends on the map.
 	f, ino := r.file, r.file.ino
 	off, n := r.off, int64(len(r.buf))
 	stats := &s.rt.stats
-	if ino.dev != nil && r.end() > ino.dev.Size() {
-		s.finish(r, 0, &Error{Op: "write", Path: f.name, Offset: off, Err: unix.ENOSPC})
-		return true
-	}
-	if a := ino.align.Offset; a > 1 && (off%a != 0 || n%a != 0) {
-		stats.slowUnaligned.Add(1)
-		s.toWorker(r)
-		return true
-	}
 	if ino.prov != nil && ino.direct {
 		s.it.Reset(ino.prov, off, n, iomap.Write|iomap.Direct|iomap.NoWait)
 		for s.it.Next() {

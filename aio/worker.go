@@ -80,11 +80,6 @@ func (w *workers) stop() {
 	w.wg.Wait()
 }
 
-// resubmit sends a request back to where its context's work goes.
-func (rt *Runtime) resubmit(r *request) {
-	if s := r.ctx.shard; s != nil {
-		s.submit(r)
-		return
-	}
-	rt.workers.submit(r)
-}
+// resubmit sends a request a barrier held back on its way, through the
+// router like a new one.
+func (rt *Runtime) resubmit(r *request) { rt.dispatch(r) }

@@ -1,0 +1,77 @@
+package aio
+
+import "golang.org/x/sys/unix"
+
+// executor runs the requests routed to it. The shards (the ring, with
+// RWF_NOWAIT) and the workers (blocking calls) are the two; a request
+// whose executor cannot finish it (a kernel EAGAIN, a write the map says
+// would block) goes from the ring to the workers, never back.
+type executor interface {
+	submit(r *request)
+}
+
+// path is where the router sends a request.
+type path uint8
+
+const (
+	pathDone path = iota // finished on the spot: its result is set
+	pathFast             // the context's ring executor
+	pathSlow             // a worker
+)
+
+// route decides what can be decided on the submitting goroutine, from
+// what is fixed at Open (alignment, a device's end, the backend) and what
+// is cheap to read (the logical size, the sticky sync error); the ring
+// executor decides the rest from the map. No hop is spent on a request
+// whose path is already known.
+func (rt *Runtime) route(r *request) path {
+	ino := r.file.ino
+	switch r.op {
+	case OpRead:
+		if len(r.buf) == 0 {
+			return pathDone
+		}
+		if logical, _ := ino.sizes(); r.off >= logical {
+			return pathDone // end of file: N 0
+		}
+	case OpWrite:
+		if len(r.buf) == 0 {
+			return pathDone
+		}
+		if ino.dev != nil && r.end() > ino.dev.Size() {
+			r.err = &Error{Op: "write", Path: r.file.name, Offset: r.off, Err: unix.ENOSPC}
+			return pathDone
+		}
+		if a := ino.align.Offset; a > 1 && (r.off%a != 0 || int64(len(r.buf))%a != 0) {
+			rt.stats.slowUnaligned.Add(1)
+			return pathSlow // a read-modify-write of its edges
+		}
+	case OpFsync, OpFdatasync:
+		if err := ino.stickySyncErr(); err != nil {
+			r.err = err
+			return pathDone
+		}
+		if r.op == OpFsync && ino.prov != nil {
+			if logical, kernel := ino.prov.Sizes(); kernel > logical {
+				return pathSlow // the append-ahead tail is cut back first
+			}
+		}
+	}
+	if r.ctx.fast == nil {
+		return pathSlow // the syscall backend
+	}
+	return pathFast
+}
+
+// dispatch sends r where route says: Submit's last step, and the way back
+// in for a request a barrier held.
+func (rt *Runtime) dispatch(r *request) {
+	switch rt.route(r) {
+	case pathDone:
+		rt.finish(r, 0, r.err)
+	case pathFast:
+		r.ctx.fast.submit(r)
+	default:
+		rt.workers.submit(r)
+	}
+}
