@@ -130,6 +130,10 @@ func (c *Context) validate(cb *IOCB) error {
 		return ErrBufferTooLarge
 	case cb.Offset > math.MaxInt64-int64(len(cb.Buf)):
 		return ErrNegativeOffset
+	case cb.Op == OpAllocate && allocLength(cb) <= 0:
+		return ErrBadLength
+	case cb.Op == OpAllocate && cb.Offset > math.MaxInt64-allocLength(cb):
+		return ErrNegativeOffset
 	}
 	if err := cb.File.checkAccess(cb.Op, cb.appended); err != nil {
 		return err

@@ -12,6 +12,10 @@
 // methods of File (ReadAt, WriteAt, Sync, SyncData) use pooled contexts, and
 // File implements io.ReaderAt, io.WriterAt and io.Closer.
 //
+// An IOCB's Op is OpRead, OpWrite, OpFsync, OpFdatasync or OpAllocate (a
+// preallocation of [Offset, Offset+Length), done by a worker with
+// fallocate, that a database can submit without waiting for it).
+//
 // # Paths
 //
 // The shard maps each request (package iomap) and sends to the ring, with

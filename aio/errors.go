@@ -40,6 +40,7 @@ var (
 	ErrBufferTooLarge = fmt.Errorf("aio: buffer larger than %d bytes", MaxIOBytes)
 	ErrOtherRuntime   = errors.New("aio: File belongs to another Runtime")
 	ErrBadDepth       = errors.New("aio: context depth must be between 1 and 65536")
+	ErrBadLength      = errors.New("aio: OpAllocate of no bytes (Length below 1 and no Buf)")
 )
 
 // Errors for what a handle was not opened for, as os.File refuses them.

@@ -119,7 +119,7 @@ func (f *File) checkAccess(op Op, appending bool) error {
 	switch {
 	case op == OpRead && !f.acc.read:
 		return ErrWriteOnly
-	case op == OpWrite && !f.acc.write:
+	case op.spec().modifies && !f.acc.write:
 		return ErrReadOnly
 	case op == OpWrite && f.append && !appending:
 		return ErrAppendWriteAt
@@ -289,6 +289,13 @@ func (f *File) Allocate(off, length int64) error {
 	if off < 0 || length <= 0 || off > maxOffset-length {
 		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: unix.EINVAL}
 	}
+	return f.allocate(off, length)
+}
+
+// allocate is Allocate and OpAllocate, with the arguments checked: under
+// the range's exclusive lock, so that no write into the range runs beside
+// the fallocate.
+func (f *File) allocate(off, length int64) error {
 	ino := f.ino
 	if ino.dev != nil {
 		return nil // a device is all allocated

@@ -39,7 +39,7 @@ func FuzzSubmit(f *testing.F) {
 	files := []*File{good, nil, closed, foreign, ro, wo, ap}
 	ctx, _ := rt.NewContext(4)
 	documented := []error{ErrNilIOCB, ErrNilFile, ErrUnknownOp, ErrNegativeOffset, ErrBufferTooLarge, ErrOtherRuntime, os.ErrClosed,
-		ErrReadOnly, ErrWriteOnly, ErrAppendWriteAt}
+		ErrReadOnly, ErrWriteOnly, ErrAppendWriteAt, ErrBadLength}
 	f.Fuzz(func(t *testing.T, op uint8, off int64, size uint32, fileKind, flags uint8) {
 		size %= 1 << 20 // keep the I/O small: the fuzzer explores validation, not the disk
 		off %= 1 << 30  // and stays within 1 GiB of the start, negatives kept

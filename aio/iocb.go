@@ -8,18 +8,40 @@ const (
 	OpWrite                   // write Buf at Offset
 	OpFsync                   // data and exact logical size durable (File.Sync)
 	OpFdatasync               // data durable (File.SyncData)
+	// OpAllocate preallocates [Offset, Offset+Length) (Length 0: len(Buf);
+	// Buf is not touched), growing the file if that lies past its end, as
+	// File.Allocate does: the new range reads as zeros, and later writes
+	// into it are overwrites.
+	OpAllocate
 )
 
-var opNames = [...]string{OpRead: "read", OpWrite: "write", OpFsync: "fsync", OpFdatasync: "fdatasync"}
-
-func (o Op) String() string {
-	if o >= OpRead && o <= OpFdatasync {
-		return opNames[o]
-	}
-	return "unknown-op"
+// opSpec is one row of the op table: what the rest of the runtime needs to
+// know of an op, in one place. Adding an op is adding its row, its router
+// case and its executor functions.
+type opSpec struct {
+	name     string
+	modifies bool // needs a handle opened for writing; counted by barriers as a write
+	sync     bool // FlagBarrier orders it after earlier modifications
 }
 
-func (o Op) valid() bool { return o >= OpRead && o <= OpFdatasync }
+var opTable = [...]opSpec{
+	OpRead:      {name: "read"},
+	OpWrite:     {name: "write", modifies: true},
+	OpFsync:     {name: "fsync", sync: true},
+	OpFdatasync: {name: "fdatasync", sync: true},
+	OpAllocate:  {name: "allocate", modifies: true},
+}
+
+func (o Op) valid() bool { return o >= OpRead && int(o) < len(opTable) }
+
+func (o Op) spec() opSpec {
+	if !o.valid() {
+		return opSpec{name: "unknown-op"}
+	}
+	return opTable[o]
+}
+
+func (o Op) String() string { return o.spec().name }
 
 // Flag modifies an IOCB.
 type Flag uint8
@@ -43,6 +65,7 @@ type IOCB struct {
 	Offset   int64
 	Flags    Flag
 	UserData uint64
+	Length   int64 // OpAllocate: bytes to preallocate (0: len(Buf))
 
 	appended bool // set by File.Write alone: Offset is the range it reserved
 }

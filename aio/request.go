@@ -19,6 +19,7 @@ type request struct {
 	off  int64
 	buf  []byte
 	flg  Flag
+	span int64      // OpAllocate: the bytes to allocate from off
 	ctl  chan error // opFilesUpdate only: the shard's answer
 
 	// Fast-path state, owned by the shard while bios are in flight.

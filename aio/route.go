@@ -46,6 +46,11 @@ func (rt *Runtime) route(r *request) path {
 			rt.stats.slowUnaligned.Add(1)
 			return pathSlow // a read-modify-write of its edges
 		}
+	case OpAllocate:
+		if ino.dev != nil {
+			return pathDone // a device is all allocated
+		}
+		return pathSlow // fallocate blocks
 	case OpFsync, OpFdatasync:
 		if err := ino.stickySyncErr(); err != nil {
 			r.err = err
@@ -61,6 +66,14 @@ func (rt *Runtime) route(r *request) path {
 		return pathSlow // the syscall backend
 	}
 	return pathFast
+}
+
+// allocLength is how many bytes an OpAllocate IOCB asks for.
+func allocLength(cb *IOCB) int64 {
+	if cb.Length != 0 {
+		return cb.Length
+	}
+	return int64(len(cb.Buf))
 }
 
 // dispatch sends r where route says: Submit's last step, and the way back

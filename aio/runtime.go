@@ -111,14 +111,18 @@ func (rt *Runtime) Stats() Stats {
 func (rt *Runtime) start(r *request, cb *IOCB) {
 	f := cb.File
 	*r = request{ctx: r.ctx, slot: r.slot, iocb: cb, file: f, op: cb.Op, off: cb.Offset, buf: cb.Buf, flg: cb.Flags}
+	if r.op == OpAllocate {
+		r.span, r.buf = allocLength(cb), nil // the buffer is not the runtime's
+	}
 	if f.dsync && r.op == OpWrite {
 		r.flg |= FlagDSync
 	}
 	rt.stats.inFlight.Add(1) // the file's lifetime counted it in validate
-	if r.op == OpWrite && !f.ino.admitWrite(r) {
+	spec := r.op.spec()
+	if spec.modifies && !f.ino.admitWrite(r) {
 		return // held behind a barrier; writeDone sends it on
 	}
-	if r.flg&FlagBarrier != 0 && (r.op == OpFsync || r.op == OpFdatasync) && f.ino.parkBehindWrites(r) {
+	if r.flg&FlagBarrier != 0 && spec.sync && f.ino.parkBehindWrites(r) {
 		return // after the writes submitted before it; writeDone sends it on
 	}
 	// The kernel uses r.buf after Submit returns. The request holds the
@@ -148,6 +152,9 @@ func (rt *Runtime) settle(r *request, n int, err error) {
 		f.ino.writeDone()
 	case OpFsync, OpFdatasync:
 		rt.stats.syncs.Add(1)
+	case OpAllocate:
+		rt.stats.allocations.Add(1)
+		f.ino.writeDone()
 	}
 	rt.stats.inFlight.Add(-1)
 	f.opDone()

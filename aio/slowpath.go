@@ -20,6 +20,8 @@ func (rt *Runtime) slow(r *request, scratch []byte) {
 		rt.stats.slowWrites.Add(1)
 		n, err := rt.slowWrite(r, scratch)
 		rt.finish(r, n, err)
+	case OpAllocate:
+		rt.finish(r, 0, r.file.allocate(r.off, r.span))
 	default:
 		rt.slowSync(r)
 	}

@@ -19,6 +19,7 @@ type Stats struct {
 	Extensions            uint64 // append-ahead steps (fallocate ahead of appends)
 	CutBacks              uint64 // Sync/Close cutting the append-ahead tail back to the logical size
 	Syncs                 uint64
+	Allocations           uint64 // OpAllocate requests done
 	BytesRead             uint64
 	BytesWritten          uint64
 	InFlight              int64 // requests submitted and not yet completed
@@ -33,6 +34,7 @@ type Stats struct {
 type counters struct {
 	fastReads, fastWrites, slowReads, slowWrites, kernelEAGAIN atomic.Uint64
 	zeroFilled, rmw, bounces, extensions, cutBacks, syncs      atomic.Uint64
+	allocations                                                atomic.Uint64
 	bytesRead, bytesWritten                                    atomic.Uint64
 	inFlight, bufferedFiles, fixedFiles                        atomic.Int64
 	slowUnaligned, slowExtend, slowAllocate, slowSubBlock      atomic.Uint64
@@ -45,7 +47,7 @@ func (c *counters) snapshot() Stats {
 		SlowReads: c.slowReads.Load(), SlowWrites: c.slowWrites.Load(),
 		KernelEAGAIN: c.kernelEAGAIN.Load(), ZeroFilledReads: c.zeroFilled.Load(),
 		RMW: c.rmw.Load(), Bounces: c.bounces.Load(), Extensions: c.extensions.Load(),
-		CutBacks: c.cutBacks.Load(), Syncs: c.syncs.Load(),
+		CutBacks: c.cutBacks.Load(), Syncs: c.syncs.Load(), Allocations: c.allocations.Load(),
 		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
 		InFlight: c.inFlight.Load(), BufferedFiles: c.bufferedFiles.Load(),
 		FixedFiles:    c.fixedFiles.Load(),
