@@ -246,7 +246,7 @@ func (f *File) Truncate(size int64) error {
 
 func (f *File) truncate(size int64) error {
 	ino := f.ino
-	if ino.dev != nil {
+	if ino.prov.FixedSize() {
 		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: unix.EINVAL}
 	}
 	ino.locks.lockExclusive(size, maxOffset)
@@ -297,7 +297,7 @@ func (f *File) Allocate(off, length int64) error {
 // the fallocate.
 func (f *File) allocate(off, length int64) error {
 	ino := f.ino
-	if ino.dev != nil {
+	if ino.prov.FixedSize() {
 		return nil // a device is all allocated
 	}
 	ino.locks.lockExclusive(off, off+length)

@@ -26,14 +26,13 @@ import (
 // registry (inodes.mu).
 type inode struct {
 	key      inodeKey
-	fd       int           // the descriptor every handle's I/O uses
-	readable bool          // fd was opened for reading (O_RDONLY or O_RDWR)
-	writable bool          // fd was opened for writing (O_WRONLY or O_RDWR)
-	direct   bool          // fd has O_DIRECT
-	prov     *iomap.File   // regular files: sizes and the map
-	dev      *iomap.Device // block devices
-	align    bio.Alignment // what the kernel needs for I/O on fd
-	block    int64         // filesystem block (RMW unit in unwritten storage)
+	fd       int            // the descriptor every handle's I/O uses
+	readable bool           // fd was opened for reading (O_RDONLY or O_RDWR)
+	writable bool           // fd was opened for writing (O_WRONLY or O_RDWR)
+	direct   bool           // fd has O_DIRECT
+	prov     iomap.Provider // the map and the sizes: iomap.File, or iomap.Device for a block device
+	align    bio.Alignment  // what the kernel needs for I/O on fd
+	block    int64          // filesystem block (RMW unit in unwritten storage)
 
 	locks rangeLock
 	// noNowait: the filesystem refuses RWF_NOWAIT for this file
@@ -193,28 +192,21 @@ func reopenRW(fd int, direct bool) (int, error) {
 	}
 }
 
+// setUpMap chooses the provider by the file's kind; nothing after this
+// asks which it is.
 func (ino *inode) setUpMap(blockDev bool) error {
+	var err error
 	if blockDev {
-		d, err := iomap.NewDevice(ino.fd)
-		if err != nil {
-			return err
-		}
-		ino.dev = d
-		ino.align = bio.Alignment{Offset: 512, Memory: 512}
-		if sz, err := unix.IoctlGetInt(ino.fd, unix.BLKSSZGET); err == nil && sz > 0 {
-			ino.align = bio.Alignment{Offset: int64(sz), Memory: int64(sz)}
-		}
-		ino.block = ino.align.Offset
-		return nil
+		ino.prov, err = iomap.NewDevice(ino.fd)
+	} else {
+		ino.prov, err = iomap.NewFile(ino.fd)
 	}
-	p, err := iomap.NewFile(ino.fd)
 	if err != nil {
 		return err
 	}
-	ino.prov = p
-	ino.block = p.BlockSize()
+	ino.block = ino.prov.BlockSize()
 	if ino.direct {
-		off, mem := p.DIOAlign()
+		off, mem := ino.prov.DIOAlign()
 		ino.align = bio.Alignment{Offset: off, Memory: mem}
 	} else {
 		ino.align = bio.Alignment{Offset: 1, Memory: 1}
@@ -254,7 +246,7 @@ func (ino *inode) detach(rt *Runtime, name string) error {
 	inodes.mu.Unlock()
 
 	var err error
-	if ino.prov != nil {
+	if !ino.prov.FixedSize() {
 		ino.mu.Lock()
 		err = ino.cutBackLocked(rt, name)
 		ino.mu.Unlock()
@@ -270,12 +262,7 @@ func (ino *inode) detach(rt *Runtime, name string) error {
 }
 
 // sizes returns the logical size and the kernel's size.
-func (ino *inode) sizes() (logical, kernel int64) {
-	if ino.dev != nil {
-		return ino.dev.Size(), ino.dev.Size()
-	}
-	return ino.prov.Sizes()
-}
+func (ino *inode) sizes() (logical, kernel int64) { return ino.prov.Sizes() }
 
 // admitWrite counts a new write, or holds it back while a barrier fsync
 // waits for the writes before it: without that, a steady stream of new

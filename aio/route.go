@@ -38,7 +38,7 @@ func (rt *Runtime) route(r *request) path {
 		if len(r.buf) == 0 {
 			return pathDone
 		}
-		if ino.dev != nil && r.end() > ino.dev.Size() {
+		if _, kernel := ino.sizes(); ino.prov.FixedSize() && r.end() > kernel {
 			r.err = &Error{Op: "write", Path: r.file.name, Offset: r.off, Err: unix.ENOSPC}
 			return pathDone
 		}
@@ -47,7 +47,7 @@ func (rt *Runtime) route(r *request) path {
 			return pathSlow // a read-modify-write of its edges
 		}
 	case OpAllocate:
-		if ino.dev != nil {
+		if ino.prov.FixedSize() {
 			return pathDone // a device is all allocated
 		}
 		return pathSlow // fallocate blocks
@@ -56,8 +56,8 @@ func (rt *Runtime) route(r *request) path {
 			r.err = err
 			return pathDone
 		}
-		if r.op == OpFsync && ino.prov != nil {
-			if logical, kernel := ino.prov.Sizes(); kernel > logical {
+		if r.op == OpFsync {
+			if logical, kernel := ino.sizes(); kernel > logical {
 				return pathSlow // the append-ahead tail is cut back first
 			}
 		}

@@ -375,13 +375,6 @@ func (s *shard) placeRead(r *request) bool {
 // zeros are cleared in place; the rest become bios.
 func (s *shard) planReadRanges(r *request, n int64) error {
 	ino := r.file.ino
-	if ino.dev != nil {
-		if err := s.planReadRun(r, r.off, r.off+n); err != nil {
-			return err
-		}
-		s.planBios(kindRead)
-		return nil
-	}
 	s.it.Reset(ino.prov, r.off, n, iomap.Direct)
 	run := int64(-1)
 	for s.it.Next() {
@@ -450,7 +443,7 @@ func (s *shard) placeWrite(r *request) bool {
 	f, ino := r.file, r.file.ino
 	off, n := r.off, int64(len(r.buf))
 	stats := &s.rt.stats
-	if ino.prov != nil && ino.direct {
+	if ino.direct {
 		s.it.Reset(ino.prov, off, n, iomap.Write|iomap.Direct|iomap.NoWait)
 		for s.it.Next() {
 			s.it.Advance(s.it.Length())
@@ -513,8 +506,8 @@ func (s *shard) placeSync(r *request) bool {
 		s.finish(r, 0, err)
 		return true
 	}
-	if r.op == OpFsync && f.ino.prov != nil {
-		if logical, kernel := f.ino.prov.Sizes(); kernel > logical {
+	if r.op == OpFsync {
+		if logical, kernel := f.ino.sizes(); kernel > logical {
 			s.toWorker(r) // the append-ahead tail must be cut back first
 			return true
 		}
@@ -628,10 +621,8 @@ func (s *shard) done(r *request) {
 		st.fastReads.Add(1)
 		s.finish(r, int(r.want), nil)
 	case r.op == OpWrite:
-		if p := f.ino.prov; p != nil {
-			p.NoteWritten(r.off, int64(len(r.buf)))
-			p.NoteLogicalEnd(r.end())
-		}
+		f.ino.prov.NoteWritten(r.off, int64(len(r.buf)))
+		f.ino.prov.NoteLogicalEnd(r.end())
 		st.fastWrites.Add(1)
 		s.finish(r, len(r.buf), nil)
 	default:

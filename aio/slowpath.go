@@ -74,7 +74,7 @@ func (rt *Runtime) slowRead(r *request, scratch []byte) (int, error) {
 func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	f, ino := r.file, r.file.ino
 	off, end := r.off, r.end()
-	if ino.dev != nil && end > ino.dev.Size() {
+	if _, kernel := ino.sizes(); ino.prov.FixedSize() && end > kernel {
 		return 0, &Error{Op: "write", Path: f.name, Offset: off, Err: unix.ENOSPC}
 	}
 	// Lock whole filesystem blocks: every read-modify-write unit lies
@@ -82,7 +82,7 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	lo, hi := off/ino.block*ino.block, (end+ino.block-1)/ino.block*ino.block
 	ino.locks.lockExclusive(lo, hi)
 	defer ino.locks.unlock(lo, hi, true)
-	if ino.prov != nil && ino.direct {
+	if !ino.prov.FixedSize() && ino.direct {
 		ino.mu.Lock()
 		err := ino.extendLocked(f, end)
 		ino.mu.Unlock()
@@ -103,10 +103,8 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	if err != nil {
 		return 0, &Error{Op: "write", Path: f.name, Offset: off, Err: err}
 	}
-	if ino.prov != nil {
-		ino.prov.NoteWritten(wroteLo, wroteHi-wroteLo)
-		ino.prov.NoteLogicalEnd(end)
-	}
+	ino.prov.NoteWritten(wroteLo, wroteHi-wroteLo)
+	ino.prov.NoteLogicalEnd(end)
 	if r.flg&FlagDSync != 0 {
 		// What RWF_DSYNC does on the fast path: the write, its edges and
 		// the size it needs are durable before it completes.
@@ -179,9 +177,6 @@ func (rt *Runtime) writePlan(ino *inode, r *request, plan bio.Plan, scratch []by
 // the filesystem block elsewhere (unwritten, hole, past the end), where the
 // kernel would otherwise zero the rest of the block itself.
 func (ino *inode) unitAt(pos int64) (int64, bool) {
-	if ino.prov == nil {
-		return ino.align.Offset, false
-	}
 	m, _, err := ino.prov.Begin(pos, 1, iomap.Write)
 	if err != nil || m.Type == iomap.TypeMapped || m.Type == iomap.TypeDelalloc || m.Type == iomap.TypeInline {
 		return ino.align.Offset, false
@@ -241,7 +236,7 @@ func (rt *Runtime) slowSync(r *request) {
 		rt.finish(r, 0, err)
 		return
 	}
-	if r.op == OpFsync && ino.prov != nil {
+	if r.op == OpFsync {
 		if err := f.cutBack(); err != nil {
 			rt.finish(r, 0, err)
 			return

@@ -21,6 +21,10 @@
 //
 // # Providers
 //
+// A Provider is what a runtime holds for one file: Ops, its sizes and
+// alignments, whether its size is fixed, and the notes that keep the map
+// current. The runtime never asks which kind it has.
+//
 // File maps a file on a kernel filesystem from the runtime's own knowledge
 // (logical size, kernel size, what it allocated and wrote: NoteAllocated,
 // NoteWritten, NoteKernelSize, SetLogicalSize) and FIEMAP, read when the

@@ -98,6 +98,9 @@ func logicalBlockSize(major, minor uint32) int64 {
 	return 512
 }
 
+// FixedSize is false: a file grows and shrinks (Provider).
+func (p *File) FixedSize() bool { return false }
+
 // BlockSize is the filesystem block size.
 func (p *File) BlockSize() int64 { return p.blockSize }
 

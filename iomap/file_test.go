@@ -284,3 +284,6 @@ func TestDeviceProvider(t *testing.T) {
 		t.Fatalf("iterating the device: %d segments, %v", segs, it.Err())
 	}
 }
+
+// Both providers are Providers: the runtime holds one and never asks which.
+var _, _ Provider = (*File)(nil), (*Device)(nil)

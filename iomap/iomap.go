@@ -128,6 +128,30 @@ type Ops interface {
 	End(pos, length, written int64, flags ReqFlags, m Iomap) error
 }
 
+// Provider is everything a runtime asks of a file's map: the mapping
+// (Ops), the sizes and alignments, and the notes of what the runtime did to
+// the file, which keep the map current. File and Device implement it; a
+// runtime holds one and never asks which it is.
+type Provider interface {
+	Ops
+	// Sizes returns the logical size (what the user sees) and the
+	// kernel's size (which may run ahead of it).
+	Sizes() (logical, kernel int64)
+	// FixedSize reports that the size cannot change (a device): writes
+	// past it are refused, nothing is extended, allocated or truncated.
+	FixedSize() bool
+	// BlockSize is the unit of allocation and zeroing.
+	BlockSize() int64
+	// DIOAlign is the direct-I/O alignment of offsets and lengths, and of
+	// memory.
+	DIOAlign() (offset, memory int64)
+	NoteWritten(off, n int64)
+	NoteAllocated(off, n int64, keepSize bool)
+	NoteLogicalEnd(end int64)
+	NoteKernelSize(size int64)
+	SetLogicalSize(size int64)
+}
+
 // Validator is implemented by providers whose mappings can go stale while
 // they are in use (the map changed under them). Valid reports whether m is
 // still current.
