@@ -1,0 +1,154 @@
+package aio
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/bio"
+	"github.com/nowaitio/nowait/ring"
+)
+
+// The shard's slot table and completions: every kernel request in flight
+// has a slot, and its CQE's user_data is the slot's index. Runs on the
+// shard's goroutine.
+
+type slotKind uint8
+
+const (
+	kindRead slotKind = iota + 1
+	kindWrite
+	kindEdgeRead // an aligned unit around an unaligned read edge
+	kindSync
+)
+
+// bioSlot is one kernel request in flight; its index is the SQE's
+// user_data. Its bio's segments and iovecs live here, so that they stay
+// put until the completion. Owner: the shard's goroutine.
+type bioSlot struct {
+	req  *request
+	kind slotKind
+	bio  bio.Bio
+	segs [maxSegs]bio.Segment
+	iov  [maxSegs]unix.Iovec
+	edge bio.Buffer // kindEdgeRead: the unit's buffer
+	dst  []byte     // kindEdgeRead: where the caller's bytes go
+	from int64      // kindEdgeRead: where they start in the unit
+}
+
+// planned is a kernel request planned for the request being placed.
+// Owner: the shard's goroutine.
+type planned struct {
+	kind slotKind
+	bio  bio.Bio
+	edge bio.Buffer
+	dst  []byte
+	from int64
+}
+
+// reap handles every completion the ring has.
+func (s *shard) reap() int {
+	n := s.ring.Reap(s.cqes)
+	for i := range n {
+		c := &s.cqes[i]
+		if c.UserData == wakeTag {
+			unix.Read(s.efd, s.efdBuf[:])
+			if c.Flags&ring.CQEFMore == 0 {
+				s.armWakeup() // the kernel ended the multishot poll: arm it again
+			}
+			continue
+		}
+		s.complete(int32(c.UserData), c.Res)
+	}
+	return n
+}
+
+func (s *shard) complete(idx int32, res int32) {
+	sl := &s.slots[idx]
+	r := sl.req
+	if res < 0 {
+		switch errno := unix.Errno(-res); {
+		case errno == unix.EAGAIN || errno == unix.EINTR:
+			r.eagain = true // retried by a worker, never surfaced
+		case errno == unix.EOPNOTSUPP && sl.kind != kindSync:
+			// RWF_NOWAIT is not supported on this file: retry on a worker,
+			// and send later I/O without it.
+			r.file.ino.noNowait.Store(true)
+			r.eagain = true
+		case r.failed == nil:
+			r.failed = errno
+		}
+	}
+	switch sl.kind {
+	case kindEdgeRead:
+		if got := int64(res) - sl.from; got > 0 {
+			copy(sl.dst, sl.edge.B[sl.from:sl.from+min(got, int64(len(sl.dst)))])
+		}
+		if res >= 0 && int64(res) < sl.from+int64(len(sl.dst)) {
+			r.eagain = true // short inside the logical size: the worker reads it whole
+		}
+		s.rt.pool.Put(sl.edge)
+	case kindRead, kindWrite:
+		sl.bio.Complete(s.rt.pool, int64(res))
+		if res >= 0 && int64(res) < sl.bio.Len {
+			// Short inside the logical size (reads are clipped to it): the
+			// worker does the request whole, and finds any real end of file.
+			r.eagain = true
+		}
+	}
+	*sl = bioSlot{}
+	s.free = append(s.free, idx)
+	s.inflight--
+	r.pending--
+	if r.pending == 0 {
+		s.done(r)
+	}
+}
+
+// finish delivers a finished request to its context. A sleeping waiter is
+// woken once, at the end of the pass (flushWakes), so that it finds every
+// completion of the pass rather than the first.
+func (s *shard) finish(r *request, n int, err error) {
+	s.rt.settle(r, n, err)
+	c := r.ctx // once delivered, r belongs to the context's GetEvents
+	c.deliver(r)
+	if k := len(s.wakes); k == 0 || s.wakes[k-1] != c {
+		s.wakes = append(s.wakes, c)
+	}
+}
+
+func (s *shard) flushWakes() {
+	for i, c := range s.wakes {
+		c.wake()
+		s.wakes[i] = nil
+	}
+	s.wakes = s.wakes[:0]
+}
+
+// done finishes a request whose kernel requests have all completed.
+func (s *shard) done(r *request) {
+	f, st := r.file, &s.rt.stats
+	if r.locked {
+		f.ino.locks.unlock(r.off, r.end(), false)
+		r.locked = false
+	}
+	switch {
+	case r.failed != nil:
+		err := &Error{Op: r.op.String(), Path: f.name, Offset: r.off, Err: r.failed}
+		if r.op == OpFsync || r.op == OpFdatasync {
+			f.ino.setSyncErr(err)
+		}
+		s.finish(r, 0, err)
+	case r.eagain:
+		st.kernelEAGAIN.Add(1)
+		s.toWorker(r)
+	case r.op == OpRead:
+		st.fastReads.Add(1)
+		s.finish(r, int(r.want), nil)
+	case r.op == OpWrite:
+		f.ino.prov.NoteWritten(r.off, int64(len(r.buf)))
+		f.ino.prov.NoteLogicalEnd(r.end())
+		st.fastWrites.Add(1)
+		s.finish(r, len(r.buf), nil)
+	default:
+		s.finish(r, 0, nil)
+	}
+}
