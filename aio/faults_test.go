@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,5 +266,77 @@ func TestFailOpI(t *testing.T) {
 			}
 			rt.Close()
 		}()
+	}
+}
+
+// TestRingRefusedMidRun: io_uring_enter starts failing for good while the
+// runtime runs (a seccomp filter installed since the proving NOP): what
+// the rings have not submitted is taken back and done by the workers, and
+// so is everything after; every request completes, with its data. (The
+// first build dropped the error: the SQEs stayed queued for ever and the
+// shard spun.)
+func TestRingRefusedMidRun(t *testing.T) {
+	skipWithoutRing(t, "injects into the io_uring backend's rings")
+	for _, sleepInRing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "netpoller", true: "sleep-in-ring"}[sleepInRing], func(t *testing.T) {
+			var refuse atomic.Bool
+			testSleepInRing = sleepInRing
+			testRingHook = func(s *shard) {
+				s.ring.InjectEnterFaults(func() unix.Errno {
+					if refuse.Load() {
+						return unix.EPERM
+					}
+					return 0
+				})
+			}
+			defer func() { testRingHook, testSleepInRing = nil, false }()
+			rt := newRuntime(t, Config{})
+			f := openFile(t, rt, tempPath(t))
+			if err := f.Allocate(0, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt(AlignedBuffer(4096), 0); err != nil { // the ring works
+				t.Fatal(err)
+			}
+			refuse.Store(true) // between requests: nothing is in the kernel
+			ctx, err := rt.NewContext(32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ctx.Close()
+			cbs := make([]*IOCB, 32)
+			for i := range cbs {
+				buf := AlignedBuffer(4096)
+				for k := range buf {
+					buf[k] = byte(i + 1)
+				}
+				cbs[i] = &IOCB{Op: OpWrite, File: f, Buf: buf, Offset: int64(i) * 4096, UserData: uint64(i)}
+			}
+			if _, err := ctx.Submit(cbs...); err != nil {
+				t.Fatal(err)
+			}
+			events := make([]Event, 32)
+			for got := 0; got < 32; {
+				n, err := ctx.GetEvents(1, events, 10*time.Second)
+				if err != nil || n == 0 {
+					t.Fatalf("GetEvents %d, %v after %d of 32 (the refused ring's work is stuck)", n, err, got)
+				}
+				for _, ev := range events[:n] {
+					if ev.Err != nil {
+						t.Fatalf("write %d: %v", ev.IOCB.UserData, ev.Err)
+					}
+				}
+				got += n
+			}
+			buf := make([]byte, 4096)
+			for i := range 32 {
+				if _, err := f.ReadAt(buf, int64(i)*4096); err != nil || buf[0] != byte(i+1) || buf[4095] != byte(i+1) {
+					t.Fatalf("block %d after the refused ring: %v, %d", i, err, buf[0])
+				}
+			}
+			if st := rt.Stats(); st.RingRefused == 0 {
+				t.Errorf("Stats.RingRefused 0: the requests did not go the refused way (%+v)", st)
+			}
+		})
 	}
 }

@@ -26,6 +26,7 @@ type request struct {
 	pending int32 // bios in flight
 	want    int64 // bytes a read expects (clipped at the logical size)
 	eagain  bool  // some bio came back with EAGAIN
+	refused bool  // some bio was taken back unsubmitted: the ring cannot be driven
 	failed  error // first error a bio reported
 	locked  bool  // holds a shared range lock of [off, off+len)
 

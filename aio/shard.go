@@ -41,6 +41,7 @@ type shard struct {
 	cqes     []ring.CQE
 	wakes    []*Context // contexts with new completions, woken once per pass
 	fixedOK  bool       // the ring has the fixed-file table
+	broken   bool       // io_uring_enter failed for good: everything goes to the workers
 	parks    bool       // sleeps in the netpoller (else in io_uring_enter)
 	it       iomap.Iter
 	efdBuf   [8]byte
@@ -123,7 +124,9 @@ func (s *shard) loop() {
 	for {
 		progressed := s.pump()
 		if s.ring.SQPending() > 0 {
-			s.ring.Submit() // EBUSY/EAGAIN: the SQEs stay queued; reap, then again
+			if _, err := s.ring.Submit(); err != nil {
+				s.enterFailed(err)
+			}
 		}
 		reaped := s.reap()
 		s.flushWakes()
@@ -170,13 +173,24 @@ func (s *shard) idle() {
 			}
 		}
 	}
-	if !s.parks || s.ring.SQPending() > 0 {
+	if !s.broken && (!s.parks || s.ring.SQPending() > 0) {
 		// In the ring: the fallback, or SQEs the kernel refused (EBUSY)
 		// that this enter submits again. Those complete, so a parking
 		// shard, which has no eventfd poll in the ring, still wakes.
 		s.sleeping.Store(1)
 		if s.q.empty() {
-			s.ring.SubmitAndWait(1)
+			if _, err := s.ring.SubmitAndWait(1); err != nil {
+				s.enterFailed(err)
+			}
+		}
+		s.sleeping.Store(0)
+		return
+	}
+	if s.broken {
+		// No ring to wait in: the netpoller, woken by Submit alone.
+		s.sleeping.Store(1)
+		if s.q.empty() {
+			s.efdFile.Read(s.efdBuf[:])
 		}
 		s.sleeping.Store(0)
 		return
@@ -203,16 +217,43 @@ func (s *shard) pump() bool {
 		s.deferred = s.deferred[1:]
 		progressed = true
 	}
-	for len(s.free) > 0 && s.ring.SQSpace() > 0 {
+	for s.broken || (len(s.free) > 0 && s.ring.SQSpace() > 0) {
 		r := s.q.pop()
 		if r == nil {
 			break
 		}
 		progressed = true
+		if s.broken && r.op != opFilesUpdate { // a register, not an enter: it still works
+			s.rt.stats.ringRefused.Add(1)
+			s.toWorker(r)
+			continue
+		}
 		if !s.place(r) {
 			s.deferred = append(s.deferred, r)
 			break
 		}
 	}
 	return progressed
+}
+
+// enterFailed handles an error of io_uring_enter by name. EBUSY and
+// EAGAIN mean "not now" (the kernel's backlog of completions is full, or
+// it is short of memory): the SQEs stay queued, the loop reaps, then
+// submits again. EINTR never reaches here (the ring retries it), nor ETIME
+// (no timed wait here). Anything else means the ring cannot be driven any
+// more (a seccomp filter installed since the proving NOP, a ring the
+// kernel tore down): what the kernel has not consumed is taken back and
+// sent to the workers, and so is everything after. Requests the kernel
+// had consumed cannot be reaped without io_uring_enter; they never
+// complete (reliability.md says so).
+func (s *shard) enterFailed(err error) {
+	if err == unix.EBUSY || err == unix.EAGAIN {
+		return
+	}
+	s.broken = true
+	s.ring.Unsubmit(func(ud uint64) {
+		if ud != wakeTag {
+			s.takeBack(int32(ud))
+		}
+	})
 }

@@ -85,9 +85,9 @@ func (s *shard) complete(idx int32, res int32) {
 		if res >= 0 && int64(res) < sl.from+int64(len(sl.dst)) {
 			r.eagain = true // short inside the logical size: the worker reads it whole
 		}
-		s.rt.pool.Put(sl.edge)
+		assertNil(s.rt.pool.Put(sl.edge), "an edge buffer after its read")
 	case kindRead, kindWrite:
-		sl.bio.Complete(s.rt.pool, int64(res))
+		assertNil(sl.bio.Complete(s.rt.pool, int64(res)), "a bio's bounce buffers at completion")
 		if res >= 0 && int64(res) < sl.bio.Len {
 			// Short inside the logical size (reads are clipped to it): the
 			// worker does the request whole, and finds any real end of file.
@@ -99,6 +99,26 @@ func (s *shard) complete(idx int32, res int32) {
 	s.inflight--
 	r.pending--
 	if r.pending == 0 {
+		s.done(r)
+	}
+}
+
+// takeBack ends a kernel request the kernel never took (Unsubmit): its
+// buffers go back, and its request goes to a worker once none of its
+// kernel requests is left.
+func (s *shard) takeBack(idx int32) {
+	sl := &s.slots[idx]
+	r := sl.req
+	if sl.kind == kindEdgeRead {
+		assertNil(s.rt.pool.Put(sl.edge), "a taken-back edge buffer")
+	} else {
+		assertNil(sl.bio.Complete(s.rt.pool, -1), "a taken-back bio's bounce buffers")
+	}
+	*sl = bioSlot{}
+	s.free = append(s.free, idx)
+	s.inflight--
+	r.refused = true
+	if r.pending--; r.pending == 0 {
 		s.done(r)
 	}
 }
@@ -137,6 +157,9 @@ func (s *shard) done(r *request) {
 			f.ino.setSyncErr(err)
 		}
 		s.finish(r, 0, err)
+	case r.refused:
+		st.ringRefused.Add(1)
+		s.toWorker(r)
 	case r.eagain:
 		st.kernelEAGAIN.Add(1)
 		s.toWorker(r)

@@ -25,7 +25,7 @@ func (s *shard) place(r *request) bool {
 }
 
 func (s *shard) toWorker(r *request) {
-	r.pending, r.eagain, r.failed = 0, false, nil
+	r.pending, r.eagain, r.refused, r.failed = 0, false, false, nil
 	s.rt.workers.submit(r)
 }
 
@@ -42,9 +42,9 @@ func (s *shard) releasePlan() {
 	for i := range s.plan {
 		p := &s.plan[i]
 		if p.kind == kindEdgeRead {
-			s.rt.pool.Put(p.edge)
+			assertNil(s.rt.pool.Put(p.edge), "an edge buffer of a plan not submitted")
 		} else {
-			p.bio.Complete(s.rt.pool, -1)
+			assertNil(p.bio.Complete(s.rt.pool, -1), "the bounce buffers of a plan not submitted")
 		}
 	}
 	s.plan = s.plan[:0]

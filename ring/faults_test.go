@@ -139,3 +139,46 @@ func TestErrorInBatchDoesNotStopSubmission(t *testing.T) {
 		t.Fatalf("results %v, want -EINVAL for 1 and 0 for the others", res)
 	}
 }
+
+// TestUnsubmitTakesBackWhatEnterRefused: when io_uring_enter fails for
+// good, the SQEs it did not consume are taken back in order, the queue is
+// empty, and the ring takes new work once enter works again; nothing taken
+// back completes.
+func TestUnsubmitTakesBackWhatEnterRefused(t *testing.T) {
+	r := newTestRing(t, Config{Entries: 16, SingleIssuer: true, DeferTaskrun: true})
+	refuse := true
+	r.InjectEnterFaults(func() unix.Errno {
+		if refuse {
+			return unix.EPERM
+		}
+		return 0
+	})
+	for i := range 5 {
+		s := sqe(t, r)
+		s.PrepNop()
+		s.UserData = uint64(100 + i)
+	}
+	if _, err := r.Submit(); err != unix.EPERM {
+		t.Fatalf("Submit with enter refused: %v, want EPERM", err)
+	}
+	var back []uint64
+	n, err := r.Unsubmit(func(ud uint64) { back = append(back, ud) })
+	if err != nil || n != 5 || len(back) != 5 || back[0] != 100 || back[4] != 104 {
+		t.Fatalf("Unsubmit: %d, %v, took back %v", n, err, back)
+	}
+	if r.SQPending() != 0 || r.SQSpace() != r.SQEntries() {
+		t.Fatalf("after Unsubmit: %d pending, %d space", r.SQPending(), r.SQSpace())
+	}
+	refuse = false
+	s := sqe(t, r)
+	s.PrepNop()
+	s.UserData = 7
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, r, 1)
+	var extra [4]CQE
+	if got[0].UserData != 7 || r.Reap(extra[:]) != 0 {
+		t.Fatalf("after Unsubmit the ring completed %v and more: a taken-back SQE ran", got)
+	}
+}

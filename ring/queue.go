@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -236,4 +237,30 @@ func (r *Ring) waitTimed(minComplete uint32, timeout time.Duration) error {
 	_, err := r.enter(0, minComplete, enterGetEvents|enterExtArg,
 		unsafe.Pointer(&r.waitArg), unsafe.Sizeof(r.waitArg))
 	return err
+}
+
+// Unsubmit takes back every SQE the kernel has not consumed, calling fn
+// with each one's user_data in order, and returns how many it took back.
+// An owner whose io_uring_enter fails for good (a seccomp filter installed
+// since the ring was made, a ring the kernel tore down) hands their work
+// elsewhere this way, rather than leaving it queued for ever. The kernel
+// consumes SQEs only inside io_uring_enter, which the owner is not in; a
+// ring with SQPOLL, whose kernel thread consumes them at any time, is
+// refused.
+func (r *Ring) Unsubmit(fn func(userData uint64)) (int, error) {
+	if r.closed {
+		return 0, ErrClosed
+	}
+	if r.setupFlags&SetupSQPoll != 0 {
+		return 0, fmt.Errorf("ring: Unsubmit on an SQPOLL ring, whose kernel thread consumes entries at any time: %w", unix.EINVAL)
+	}
+	q := &r.sq
+	head := atomic.LoadUint32(q.head)
+	for i := head; i != q.sqeTail; i++ {
+		fn(q.sqes[i&q.mask].UserData)
+	}
+	n := q.sqeTail - head
+	q.sqeTail = head
+	atomic.StoreUint32(q.tail, head)
+	return int(n), nil
 }
