@@ -2,21 +2,24 @@ package aio
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // workers run the slow path: everything that may block (allocation,
 // extension, read-modify-write, retries of what the kernel refused with
 // EAGAIN) and, with the syscall backend, every request.
 //
-// Owner: shared; mu guards the queue. Each worker goroutine owns its
-// scratch buffer.
+// Owner: shared. Producers (Submit, the shards) push onto a lock-free
+// queue and drop a token into wake without waiting, so a Submit never
+// waits for a lock a worker holds; the workers pop under popMu, which only
+// they take. Each worker goroutine owns its scratch buffer.
 type workers struct {
 	rt     *Runtime
-	mu     sync.Mutex
-	cond   sync.Cond
-	q      []*request // FIFO: q[head:] are waiting
-	head   int
-	closed bool
+	q      mpsc          // pushed by anyone; popped under popMu
+	popMu  sync.Mutex    // one worker pops at a time (the queue has one consumer)
+	wake   chan struct{} // tokens: work was pushed (capacity: one per worker)
+	closed atomic.Bool
+	done   chan struct{} // closed by stop
 	wg     sync.WaitGroup
 }
 
@@ -26,37 +29,56 @@ const scratchBytes = 1 << 20
 
 func (w *workers) start(rt *Runtime, n int) {
 	w.rt = rt
-	w.cond.L = &w.mu
+	w.q.init()
+	w.wake = make(chan struct{}, n)
+	w.done = make(chan struct{})
 	for range n {
 		w.wg.Add(1)
 		go w.run()
 	}
 }
 
-// submit queues r for a worker. It never waits: the queue grows.
+// submit queues r for a worker. It never waits: a push, and a token if
+// there is room for one (a full wake channel means workers are awake
+// already and will pop it).
 func (w *workers) submit(r *request) {
-	w.mu.Lock()
-	w.q = append(w.q, r)
-	w.mu.Unlock()
-	w.cond.Signal()
+	w.q.push(r)
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
+func (w *workers) pop() *request {
+	w.popMu.Lock()
+	defer w.popMu.Unlock()
+	return w.q.pop()
+}
+
+// take returns the next request, waiting for one, or nil once the workers
+// stop and the queue is drained.
 func (w *workers) take() *request {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for w.head == len(w.q) && !w.closed {
-		w.cond.Wait()
+	for {
+		if r := w.pop(); r != nil {
+			return r
+		}
+		if w.closed.Load() && w.drained() {
+			return nil
+		}
+		select {
+		case <-w.wake:
+		case <-w.done:
+			if w.drained() {
+				return nil
+			}
+		}
 	}
-	if w.head == len(w.q) {
-		return nil
-	}
-	r := w.q[w.head]
-	w.q[w.head] = nil
-	w.head++
-	if w.head == len(w.q) {
-		w.q, w.head = w.q[:0], 0
-	}
-	return r
+}
+
+func (w *workers) drained() bool {
+	w.popMu.Lock()
+	defer w.popMu.Unlock()
+	return w.q.empty()
 }
 
 func (w *workers) run() {
@@ -73,10 +95,8 @@ func (w *workers) run() {
 
 // stop lets the workers finish what is queued, then ends them.
 func (w *workers) stop() {
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
-	w.cond.Broadcast()
+	w.closed.Store(true)
+	close(w.done)
 	w.wg.Wait()
 }
 
