@@ -21,7 +21,7 @@ const (
 
 // route decides what can be decided on the submitting goroutine, from
 // what is fixed at Open (alignment, a device's end, the backend) and what
-// is cheap to read (the logical size, the sticky sync error); the ring
+// is cheap to read (the sizes for a sync, the sticky sync error); the ring
 // executor decides the rest from the map. No hop is spent on a request
 // whose path is already known.
 func (rt *Runtime) route(r *request) path {
@@ -31,9 +31,8 @@ func (rt *Runtime) route(r *request) path {
 		if len(r.buf) == 0 {
 			return pathDone
 		}
-		if logical, _ := ino.sizes(); r.off >= logical {
-			return pathDone // end of file: N 0
-		}
+		// The end of the file is the ring executor's to find: reading the
+		// size here too would take the map's lock twice per read.
 	case OpWrite:
 		if len(r.buf) == 0 {
 			return pathDone
