@@ -175,7 +175,7 @@ func (s *shard) planReadRun(r *request, lo, hi int64) error {
 	if a <= 1 {
 		return s.builder.Add(bio.OpRead, fd, fixed, ino.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
 	}
-	p, err := bio.PlanWrite(lo, hi-lo, func(int64) (int64, bool) { return a, false })
+	p, err := bio.PlanRead(lo, hi-lo, a)
 	if err != nil {
 		return err
 	}

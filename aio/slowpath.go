@@ -27,6 +27,11 @@ func (rt *Runtime) slow(r *request, scratch []byte) {
 	}
 }
 
+// slowRead reads r with pread, by the same plan as the ring path
+// (bio.PlanRead): unaligned ends read as whole units into scratch and
+// copied out, the aligned middle read in place, or through scratch where
+// the caller's memory is not aligned. A short read is the end of the file:
+// what came before it is the result.
 func (rt *Runtime) slowRead(r *request, scratch []byte) (int, error) {
 	f, ino := r.file, r.file.ino
 	logical, _ := ino.sizes()
@@ -34,41 +39,65 @@ func (rt *Runtime) slowRead(r *request, scratch []byte) (int, error) {
 		return 0, nil
 	}
 	n := min(int64(len(r.buf)), logical-r.off)
-	a := max(ino.align.Offset, 1)
-	var done int64
-	for done < n {
-		pos := r.off + done
-		if pos%a == 0 && n-done >= a && ino.align.MemoryAligned(r.buf[done:]) {
-			k := (n - done) / a * a
-			got, err := preadFull(ino.fd, r.buf[done:done+k], pos)
-			done += int64(got)
-			if err != nil {
-				return int(done), &Error{Op: "read", Path: f.name, Offset: pos, Err: err}
-			}
-			if int64(got) < k {
-				break // end of file
-			}
-			continue
+	buf := r.buf[:n]
+	plan, err := bio.PlanRead(r.off, n, max(ino.align.Offset, 1))
+	if err != nil {
+		return 0, err
+	}
+	var pieces [3]bio.Piece
+	done := int64(0)
+	for _, pc := range plan.Pieces(pieces[:0]) {
+		var got int64
+		var err error
+		if pc.Edge >= 0 {
+			got, err = rt.readEdge(ino, plan.EdgeList()[pc.Edge], buf, scratch)
+		} else {
+			got, err = rt.readMiddle(ino, buf[pc.ReqOff:pc.ReqOff+pc.Len], r.off+pc.ReqOff, scratch)
 		}
-		// Unaligned: read the aligned units around pos into scratch.
-		lo := pos / a * a
-		hi := min(lo+int64(len(scratch)), (r.off+n+a-1)/a*a)
-		got, err := preadFull(ino.fd, scratch[:hi-lo], lo)
+		done += got
 		if err != nil {
-			return int(done), &Error{Op: "read", Path: f.name, Offset: lo, Err: err}
+			return int(done), &Error{Op: "read", Path: f.name, Offset: r.off + pc.ReqOff, Err: err}
 		}
-		useful := min(lo+int64(got), r.off+n) - pos
-		if useful <= 0 {
-			break
-		}
-		copy(r.buf[done:done+useful], scratch[pos-lo:])
-		rt.stats.bounces.Add(1)
-		done += useful
-		if int64(got) < hi-lo {
-			break
+		if got < pc.Len {
+			break // end of file
 		}
 	}
 	return int(done), nil
+}
+
+// readEdge reads edge e's unit into scratch and copies the request's
+// bytes out into buf; it returns how many of them there were.
+func (rt *Runtime) readEdge(ino *inode, e bio.Edge, buf, scratch []byte) (int64, error) {
+	got, err := preadFull(ino.fd, scratch[:e.Len], e.Off)
+	if err != nil {
+		return 0, err
+	}
+	rt.stats.bounces.Add(1)
+	have := min(max(int64(got)-e.DataOff, 0), e.DataLen)
+	e.DataLen = have // a unit cut short by the end of the file
+	e.CopyOut(scratch[:e.Len], buf)
+	return have, nil
+}
+
+// readMiddle reads the aligned range dst at off: in place where dst's
+// memory is aligned, else through scratch.
+func (rt *Runtime) readMiddle(ino *inode, dst []byte, off int64, scratch []byte) (int64, error) {
+	if ino.align.MemoryAligned(dst) {
+		got, err := preadFull(ino.fd, dst, off)
+		return int64(got), err
+	}
+	rt.stats.bounces.Add(1)
+	done := int64(0)
+	for done < int64(len(dst)) {
+		k := min(int64(len(scratch)), int64(len(dst))-done)
+		got, err := preadFull(ino.fd, scratch[:k], off+done)
+		copy(dst[done:done+int64(got)], scratch[:got])
+		done += int64(got)
+		if err != nil || int64(got) < k {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {

@@ -16,7 +16,6 @@ func TestHotPathsAllocateNothing(t *testing.T) {
 	}
 	build() // grow the arrays once, as the first batch does
 	units := fixedUnits(512, 4096, 1<<20)
-	locks := make([]Range, 0, 2)
 	pool, err := NewPool(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -29,9 +28,15 @@ func TestHotPathsAllocateNothing(t *testing.T) {
 		{"builder: 32 adds, merge", build},
 		{"PlanWrite", func() {
 			p, _ := PlanWrite(1000, 100000, units)
-			locks = p.AppendLocks(locks[:0])
-			if len(locks) != 2 {
-				t.Fatalf("locks %v", locks)
+			if p.NEdges != 2 {
+				t.Fatalf("%d edges", p.NEdges)
+			}
+		}},
+		{"PlanRead and Pieces", func() {
+			p, _ := PlanRead(1000, 100000, 512)
+			var pcs [3]Piece
+			if got := p.Pieces(pcs[:0]); len(got) != 3 {
+				t.Fatalf("%d pieces", len(got))
 			}
 		}},
 		{"pool Get/Put", func() {

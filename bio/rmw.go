@@ -31,6 +31,12 @@ func (e Edge) Fill(unit, req []byte) {
 	copy(unit[e.DataOff:e.DataOff+e.DataLen], req[e.ReqOff:e.ReqOff+e.DataLen])
 }
 
+// CopyOut copies a read's bytes out of unit, the edge's content as read,
+// into req, the whole read's buffer: Fill in the other direction.
+func (e Edge) CopyOut(unit, req []byte) {
+	copy(req[e.ReqOff:e.ReqOff+e.DataLen], unit[e.DataOff:e.DataOff+e.DataLen])
+}
+
 // Range is a byte range [Off, Off+Len).
 type Range struct{ Off, Len int64 }
 
@@ -48,19 +54,6 @@ type Plan struct {
 
 // EdgeList returns the plan's edges.
 func (p *Plan) EdgeList() []Edge { return p.Edges[:p.NEdges] }
-
-// AppendLocks appends the ranges to lock exclusively while the plan runs:
-// the edge units, which the read-modify-write rewrites whole. The middle
-// needs only the shared lock every write takes.
-func (p *Plan) AppendLocks(dst []Range) []Range {
-	for _, e := range p.EdgeList() {
-		dst = append(dst, Range{e.Off, e.Len})
-	}
-	return dst
-}
-
-// NeedsRMW reports whether the write has an unaligned edge.
-func (p *Plan) NeedsRMW() bool { return p.NEdges > 0 }
 
 // PlanWrite plans a write of length bytes at off.
 func PlanWrite(off, length int64, unitAt UnitFunc) (Plan, error) {
@@ -111,6 +104,40 @@ func PlanWrite(off, length int64, unitAt UnitFunc) (Plan, error) {
 		p.Mid = Range{midLo, midHi - midLo}
 	}
 	return p, nil
+}
+
+// PlanRead plans a read of length bytes at off with aligned reads only:
+// each unaligned end is read as one whole unit (an Edge, never ZeroFill),
+// whose part inside the request is copied out (CopyOut); the aligned
+// middle is read in place. The ring path and the worker path both run it:
+// the one implementation of unaligned read edges.
+func PlanRead(off, length, unit int64) (Plan, error) {
+	return PlanWrite(off, length, func(int64) (int64, bool) { return unit, false })
+}
+
+// Pieces returns the plan's edges and its middle in file order, as
+// ranges of the request's bytes: a reader that stops at the first short
+// piece has read a prefix of the request. edge is the index of the edge a
+// piece is, or -1 for the middle.
+func (p *Plan) Pieces(dst []Piece) []Piece {
+	for i, e := range p.EdgeList() {
+		dst = append(dst, Piece{ReqOff: e.ReqOff, Len: e.DataLen, Edge: i})
+	}
+	if p.Mid.Len > 0 {
+		dst = append(dst, Piece{ReqOff: p.Mid.Off - p.Off, Len: p.Mid.Len, Edge: -1})
+	}
+	for i := 1; i < len(dst); i++ { // at most three: insertion sort
+		for j := i; j > 0 && dst[j].ReqOff < dst[j-1].ReqOff; j-- {
+			dst[j], dst[j-1] = dst[j-1], dst[j]
+		}
+	}
+	return dst
+}
+
+// Piece is one part of a plan, in the request's bytes.
+type Piece struct {
+	ReqOff, Len int64
+	Edge        int // index into EdgeList, or -1 for the middle
 }
 
 func checkUnit(u, pos int64) error {

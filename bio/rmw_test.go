@@ -56,15 +56,6 @@ func TestPlanWriteCases(t *testing.T) {
 				t.Fatalf("%s: edge %d %+v, want %+v", c.name, i, p.Edges[i], e)
 			}
 		}
-		locks := p.AppendLocks(nil)
-		if len(locks) != p.NEdges {
-			t.Fatalf("%s: locks %v for %d edges", c.name, locks, p.NEdges)
-		}
-		for i, l := range locks {
-			if l != (Range{p.Edges[i].Off, p.Edges[i].Len}) {
-				t.Fatalf("%s: lock %v is not edge %+v", c.name, l, p.Edges[i])
-			}
-		}
 	}
 	for _, bad := range [][2]int64{{-1, 10}, {0, 0}, {0, -5}} {
 		if _, err := PlanWrite(bad[0], bad[1], u512); err == nil {
@@ -306,6 +297,49 @@ func checkFile(t *testing.T, f *os.File, model []byte, seed uint64, op int) {
 		for i := range got {
 			if got[i] != model[i] {
 				t.Fatalf("seed %d after op %d: file differs from the model at byte %d (%d, want %d)", seed, op, i, got[i], model[i])
+			}
+		}
+	}
+}
+
+// TestPlanReadPiecesCoverTheRequest: for reads of every small offset and
+// length, the pieces of PlanRead cover the request exactly, in order, the
+// edges are whole aligned units that hold their piece, and CopyOut puts
+// each edge's bytes where they belong.
+func TestPlanReadPiecesCoverTheRequest(t *testing.T) {
+	const unit = 512
+	file := make([]byte, 8*unit)
+	for i := range file {
+		file[i] = byte(i*7 + i>>9)
+	}
+	for off := int64(0); off < 3*unit; off += 37 {
+		for n := int64(1); off+n <= int64(len(file)); n += 53 {
+			p, err := PlanRead(off, n, unit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, n)
+			next := int64(0)
+			for _, pc := range p.Pieces(nil) {
+				if pc.ReqOff != next || pc.Len <= 0 {
+					t.Fatalf("read [%d,+%d): piece %+v, want one at %d", off, n, pc, next)
+				}
+				next += pc.Len
+				if pc.Edge < 0 {
+					if (off+pc.ReqOff)%unit != 0 || pc.Len%unit != 0 {
+						t.Fatalf("read [%d,+%d): middle %+v is not aligned", off, n, pc)
+					}
+					copy(got[pc.ReqOff:], file[off+pc.ReqOff:off+pc.ReqOff+pc.Len])
+					continue
+				}
+				e := p.EdgeList()[pc.Edge]
+				if e.Off%unit != 0 || e.Len%unit != 0 || e.ZeroFill {
+					t.Fatalf("read [%d,+%d): edge %+v", off, n, e)
+				}
+				e.CopyOut(file[e.Off:e.End()], got)
+			}
+			if next != n || !bytes.Equal(got, file[off:off+n]) {
+				t.Fatalf("read [%d,+%d): pieces cover %d bytes, data equal %v", off, n, next, bytes.Equal(got, file[off:off+n]))
 			}
 		}
 	}
