@@ -34,6 +34,64 @@ type bioSlot struct {
 	from int64      // kindEdgeRead: where they start in the unit
 }
 
+// slotSpec is one row of the slot-kind table: how a kernel request of a
+// kind becomes an SQE, and what its completion does. Adding a kind is
+// adding its row.
+type slotSpec struct {
+	// prep fills the SQE (the file named by fixed slot or descriptor).
+	prep func(sl *bioSlot, sqe *ring.SQE)
+	// settle gives the slot's buffers back and copies out what a read
+	// brought (res < 0: an error, nothing to copy); it reports whether
+	// the result was short of what the slot asked for.
+	settle func(s *shard, sl *bioSlot, res int32) (short bool)
+	// data: the kind moves file data, so EOPNOTSUPP means the file takes
+	// no RWF_NOWAIT (a sync's EOPNOTSUPP is its own error).
+	data bool
+}
+
+var slotKinds = [...]slotSpec{
+	kindRead:     {prep: prepBio, settle: settleBio, data: true},
+	kindWrite:    {prep: prepBio, settle: settleBio, data: true},
+	kindEdgeRead: {prep: prepEdgeRead, settle: settleEdgeRead, data: true},
+	kindSync:     {prep: prepSync, settle: settleNothing},
+}
+
+func prepBio(sl *bioSlot, sqe *ring.SQE) { sl.bio.Prep(sqe, sl.iov[:]) }
+
+func prepEdgeRead(sl *bioSlot, sqe *ring.SQE) {
+	sqe.PrepRead(sl.bio.File, sl.edge.B, uint64(sl.bio.Offset), uint32(sl.bio.Flags))
+	if sl.bio.FixedFile {
+		sqe.UseFixedFile(sl.bio.File)
+	}
+}
+
+func prepSync(sl *bioSlot, sqe *ring.SQE) {
+	var fl uint32
+	if sl.req.op == OpFdatasync {
+		fl = ring.FsyncDatasync
+	}
+	sqe.PrepFsync(sl.bio.File, fl)
+	if sl.bio.FixedFile {
+		sqe.UseFixedFile(sl.bio.File)
+	}
+}
+
+func settleBio(s *shard, sl *bioSlot, res int32) bool {
+	assertNil(sl.bio.Complete(s.rt.pool, int64(res)), "a bio's bounce buffers at completion")
+	return res >= 0 && int64(res) < sl.bio.Len
+}
+
+// settleEdgeRead copies the request's bytes out of the unit it read.
+func settleEdgeRead(s *shard, sl *bioSlot, res int32) bool {
+	if got := int64(res) - sl.from; got > 0 {
+		copy(sl.dst, sl.edge.B[sl.from:sl.from+min(got, int64(len(sl.dst)))])
+	}
+	assertNil(s.rt.pool.Put(sl.edge), "an edge buffer after its read")
+	return res >= 0 && int64(res) < sl.from+int64(len(sl.dst))
+}
+
+func settleNothing(*shard, *bioSlot, int32) bool { return false }
+
 // planned is a kernel request planned for the request being placed.
 // Owner: the shard's goroutine.
 type planned struct {
@@ -68,7 +126,7 @@ func (s *shard) complete(idx int32, res int32) {
 		switch errno := unix.Errno(-res); {
 		case errno == unix.EAGAIN || errno == unix.EINTR:
 			r.eagain = true // retried by a worker, never surfaced
-		case errno == unix.EOPNOTSUPP && sl.kind != kindSync:
+		case errno == unix.EOPNOTSUPP && slotKinds[sl.kind].data:
 			// RWF_NOWAIT is not supported on this file: retry on a worker,
 			// and send later I/O without it.
 			r.file.ino.noNowait.Store(true)
@@ -77,22 +135,10 @@ func (s *shard) complete(idx int32, res int32) {
 			r.failed = errno
 		}
 	}
-	switch sl.kind {
-	case kindEdgeRead:
-		if got := int64(res) - sl.from; got > 0 {
-			copy(sl.dst, sl.edge.B[sl.from:sl.from+min(got, int64(len(sl.dst)))])
-		}
-		if res >= 0 && int64(res) < sl.from+int64(len(sl.dst)) {
-			r.eagain = true // short inside the logical size: the worker reads it whole
-		}
-		assertNil(s.rt.pool.Put(sl.edge), "an edge buffer after its read")
-	case kindRead, kindWrite:
-		assertNil(sl.bio.Complete(s.rt.pool, int64(res)), "a bio's bounce buffers at completion")
-		if res >= 0 && int64(res) < sl.bio.Len {
-			// Short inside the logical size (reads are clipped to it): the
-			// worker does the request whole, and finds any real end of file.
-			r.eagain = true
-		}
+	if short := slotKinds[sl.kind].settle(s, sl, res); short {
+		// Short inside the logical size (reads are clipped to it): the
+		// worker does the request whole, and finds any real end of file.
+		r.eagain = true
 	}
 	*sl = bioSlot{}
 	s.free = append(s.free, idx)
@@ -109,11 +155,7 @@ func (s *shard) complete(idx int32, res int32) {
 func (s *shard) takeBack(idx int32) {
 	sl := &s.slots[idx]
 	r := sl.req
-	if sl.kind == kindEdgeRead {
-		assertNil(s.rt.pool.Put(sl.edge), "a taken-back edge buffer")
-	} else {
-		assertNil(sl.bio.Complete(s.rt.pool, -1), "a taken-back bio's bounce buffers")
-	}
+	slotKinds[sl.kind].settle(s, sl, -int32(unix.ECANCELED)) // buffers back, nothing copied
 	*sl = bioSlot{}
 	s.free = append(s.free, idx)
 	s.inflight--

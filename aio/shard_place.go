@@ -3,7 +3,6 @@ package aio
 import (
 	"github.com/nowaitio/nowait/bio"
 	"github.com/nowaitio/nowait/iomap"
-	"github.com/nowaitio/nowait/ring"
 )
 
 // Placing a request on the ring: the shard maps it and plans its kernel
@@ -76,21 +75,7 @@ func (s *shard) commit(r *request) bool {
 		n := copy(sl.segs[:], p.bio.Segs)
 		sl.bio.Segs = sl.segs[:n]
 		sqe := s.ring.NextSQE()
-		switch p.kind {
-		case kindSync:
-			var fl uint32
-			if r.op == OpFdatasync {
-				fl = ring.FsyncDatasync
-			}
-			sqe.PrepFsync(p.bio.File, fl)
-		case kindEdgeRead:
-			sqe.PrepRead(p.bio.File, p.edge.B, uint64(p.bio.Offset), uint32(p.bio.Flags))
-		default:
-			sl.bio.Prep(sqe, sl.iov[:]) // names the file, by slot or descriptor
-		}
-		if p.bio.FixedFile && (p.kind == kindSync || p.kind == kindEdgeRead) {
-			sqe.UseFixedFile(p.bio.File)
-		}
+		slotKinds[p.kind].prep(sl, sqe)
 		sqe.UserData = uint64(idx)
 		r.pending++
 		s.inflight++
