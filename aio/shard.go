@@ -8,19 +8,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nowaitio/nowait/bio"
-	"github.com/nowaitio/nowait/iomap"
 	"github.com/nowaitio/nowait/ring"
 )
 
-// A shard is one ring and the submitter goroutine that owns it. Submit
-// pushes requests onto the shard's queue and, only if the submitter sleeps,
-// wakes it through an eventfd. The submitter maps each
-// request, sends what the kernel can do without blocking straight to the
-// ring with RWF_NOWAIT, hands the rest to a worker, reaps completions and
-// delivers them to the contexts.
+// A shard is one ring executor and the submitter goroutine that owns it.
+// Submit pushes requests onto the shard's queue and, only if the submitter
+// sleeps, wakes it through an eventfd. The submitter places each request
+// on its ring (ringExec: the map walk, RWF_NOWAIT bios, or a hand-off to a
+// worker), reaps completions and delivers them to the contexts.
 type shard struct {
-	rt       *Runtime
+	ringExec // owned by the submitter goroutine alone
 	id       int
 	q        mpsc
 	sleeping atomic.Int32 // 1 while the submitter sleeps
@@ -31,19 +28,9 @@ type shard struct {
 	exited   chan struct{}
 
 	// Owned by the submitter goroutine alone.
-	ring     *ring.Ring
-	slots    []bioSlot // one per kernel request in flight
-	free     []int32
-	inflight int
 	deferred []*request // taken from the queue, waiting for free slots
-	builder  bio.Builder
-	plan     []planned
-	cqes     []ring.CQE
-	wakes    []*Context // contexts with new completions, woken once per pass
 	fixedOK  bool       // the ring has the fixed-file table
-	broken   bool       // io_uring_enter failed for good: everything goes to the workers
 	parks    bool       // sleeps in the netpoller (else in io_uring_enter)
-	it       iomap.Iter
 	efdBuf   [8]byte
 }
 
@@ -71,7 +58,8 @@ func startShard(rt *Runtime, id int) (*shard, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &shard{rt: rt, id: id, efd: efd, started: make(chan error, 1), exited: make(chan struct{})}
+	s := &shard{id: id, efd: efd, started: make(chan error, 1), exited: make(chan struct{})}
+	s.rt = rt
 	s.efdFile = os.NewFile(uintptr(efd), "nowait-wake") // non-blocking: pollable
 	s.q.init()
 	go s.loop()
@@ -246,7 +234,7 @@ func (s *shard) pump() bool {
 // sent to the workers, and so is everything after. Requests the kernel
 // had consumed cannot be reaped without io_uring_enter; they never
 // complete (reliability.md says so).
-func (s *shard) enterFailed(err error) {
+func (s *ringExec) enterFailed(err error) {
 	if err == unix.EBUSY || err == unix.EAGAIN {
 		return
 	}
@@ -256,4 +244,31 @@ func (s *shard) enterFailed(err error) {
 			s.takeBack(int32(ud))
 		}
 	})
+}
+
+// place starts r: a ring-table update on the shard itself (the ring's
+// owner registers), everything else through the ring executor.
+func (s *shard) place(r *request) bool {
+	if r.op == opFilesUpdate {
+		s.placeFilesUpdate(r)
+		return true
+	}
+	return s.ringExec.place(r)
+}
+
+// reap handles every completion the ring has.
+func (s *shard) reap() int {
+	n := s.ring.Reap(s.cqes)
+	for i := range n {
+		c := &s.cqes[i]
+		if c.UserData == wakeTag {
+			unix.Read(s.efd, s.efdBuf[:])
+			if c.Flags&ring.CQEFMore == 0 {
+				s.armWakeup() // the kernel ended the multishot poll: arm it again
+			}
+			continue
+		}
+		s.complete(int32(c.UserData), c.Res)
+	}
+	return n
 }

@@ -5,30 +5,15 @@ import (
 	"github.com/nowaitio/nowait/iomap"
 )
 
-// Placing a request on the ring: the shard maps it and plans its kernel
-// requests (bios), or hands it to a worker. Runs on the shard's goroutine.
+// Placing a request on the ring: the executor maps it and plans its kernel
+// requests (bios), or hands it to a worker. Runs on the ring's driver.
 
-// place starts r: on the ring, on a worker, or finished at once. It
-// returns false when r must wait for free slots.
-func (s *shard) place(r *request) bool {
-	switch r.op {
-	case OpRead:
-		return s.placeRead(r)
-	case OpWrite:
-		return s.placeWrite(r)
-	case opFilesUpdate:
-		s.placeFilesUpdate(r)
-		return true
-	}
-	return s.placeSync(r)
-}
-
-func (s *shard) toWorker(r *request) {
+func (s *ringExec) toWorker(r *request) {
 	r.pending, r.eagain, r.refused, r.failed = 0, false, false, nil
 	s.rt.workers.submit(r)
 }
 
-func (s *shard) resetPlan(f *File) {
+func (s *ringExec) resetPlan(f *File) {
 	s.plan = s.plan[:0]
 	s.builder.Reset()
 	s.builder.Align = f.ino.align
@@ -37,7 +22,7 @@ func (s *shard) resetPlan(f *File) {
 }
 
 // releasePlan gives back the buffers of a plan that will not be submitted.
-func (s *shard) releasePlan() {
+func (s *ringExec) releasePlan() {
 	for i := range s.plan {
 		p := &s.plan[i]
 		if p.kind == kindEdgeRead {
@@ -49,7 +34,7 @@ func (s *shard) releasePlan() {
 	s.plan = s.plan[:0]
 }
 
-func (s *shard) planBios(kind slotKind) {
+func (s *ringExec) planBios(kind slotKind) {
 	for _, b := range s.builder.Finish() {
 		for i := range b.Segs {
 			if b.Segs[i].Bounced() {
@@ -62,7 +47,7 @@ func (s *shard) planBios(kind slotKind) {
 
 // commit turns the plan into SQEs. It returns false, with nothing
 // submitted, when the ring or the slot table lacks room for the whole plan.
-func (s *shard) commit(r *request) bool {
+func (s *ringExec) commit(r *request) bool {
 	if len(s.plan) > len(s.free) || uint32(len(s.plan)) > s.ring.SQSpace() {
 		return false
 	}
@@ -86,9 +71,9 @@ func (s *shard) commit(r *request) bool {
 
 // tooBig reports whether a plan could never fit the slot table: such a
 // request goes to a worker instead of waiting forever.
-func (s *shard) tooBig() bool { return len(s.plan) > len(s.slots)/2 }
+func (s *ringExec) tooBig() bool { return len(s.plan) > len(s.slots)/2 }
 
-func (s *shard) placeRead(r *request) bool {
+func (s *ringExec) placeRead(r *request) bool {
 	f := r.file
 	logical, _ := f.ino.sizes()
 	if r.off >= logical {
@@ -118,7 +103,7 @@ func (s *shard) placeRead(r *request) bool {
 
 // planReadRanges plans the reads of [off, off+n): ranges the map knows are
 // zeros are cleared in place; the rest become bios.
-func (s *shard) planReadRanges(r *request, n int64) error {
+func (s *ringExec) planReadRanges(r *request, n int64) error {
 	ino := r.file.ino
 	s.it.Reset(ino.prov, r.off, n, iomap.Direct)
 	run := int64(-1)
@@ -153,7 +138,7 @@ func (s *shard) planReadRanges(r *request, n int64) error {
 // planReadRun plans a read of [lo, hi): the unaligned edges read whole
 // aligned units into pool buffers (copied out at completion), the aligned
 // middle goes to the Builder (which bounces unaligned memory).
-func (s *shard) planReadRun(r *request, lo, hi int64) error {
+func (s *ringExec) planReadRun(r *request, lo, hi int64) error {
 	f, ino := r.file, r.file.ino
 	a := ino.align.Offset
 	fd, fixed := f.ringFile()
@@ -182,7 +167,7 @@ func (s *shard) planReadRun(r *request, lo, hi int64) error {
 	return nil
 }
 
-func (s *shard) placeWrite(r *request) bool {
+func (s *ringExec) placeWrite(r *request) bool {
 	// The router sent unaligned writes and writes past a device's end
 	// elsewhere: what is left depends on the map.
 	f, ino := r.file, r.file.ino
@@ -231,7 +216,7 @@ func (s *shard) placeWrite(r *request) bool {
 	return true
 }
 
-func (s *shard) countSlowReason(err error) {
+func (s *ringExec) countSlowReason(err error) {
 	st := &s.rt.stats
 	switch err {
 	case iomap.ErrExtends:
@@ -245,7 +230,7 @@ func (s *shard) countSlowReason(err error) {
 	}
 }
 
-func (s *shard) placeSync(r *request) bool {
+func (s *ringExec) placeSync(r *request) bool {
 	f := r.file
 	if err := f.ino.stickySyncErr(); err != nil {
 		s.finish(r, 0, err)

@@ -7,9 +7,9 @@ import (
 	"github.com/nowaitio/nowait/ring"
 )
 
-// The shard's slot table and completions: every kernel request in flight
-// has a slot, and its CQE's user_data is the slot's index. Runs on the
-// shard's goroutine.
+// The ring executor's slot table and completions: every kernel request
+// in flight has a slot, and its CQE's user_data is the slot's index. Runs
+// on the ring's driver.
 
 type slotKind uint8
 
@@ -22,7 +22,7 @@ const (
 
 // bioSlot is one kernel request in flight; its index is the SQE's
 // user_data. Its bio's segments and iovecs live here, so that they stay
-// put until the completion. Owner: the shard's goroutine.
+// put until the completion. Owner: the ring's driver.
 type bioSlot struct {
 	req  *request
 	kind slotKind
@@ -43,7 +43,7 @@ type slotSpec struct {
 	// settle gives the slot's buffers back and copies out what a read
 	// brought (res < 0: an error, nothing to copy); it reports whether
 	// the result was short of what the slot asked for.
-	settle func(s *shard, sl *bioSlot, res int32) (short bool)
+	settle func(x *ringExec, sl *bioSlot, res int32) (short bool)
 	// data: the kind moves file data, so EOPNOTSUPP means the file takes
 	// no RWF_NOWAIT (a sync's EOPNOTSUPP is its own error).
 	data bool
@@ -76,24 +76,24 @@ func prepSync(sl *bioSlot, sqe *ring.SQE) {
 	}
 }
 
-func settleBio(s *shard, sl *bioSlot, res int32) bool {
-	assertNil(sl.bio.Complete(s.rt.pool, int64(res)), "a bio's bounce buffers at completion")
+func settleBio(x *ringExec, sl *bioSlot, res int32) bool {
+	assertNil(sl.bio.Complete(x.rt.pool, int64(res)), "a bio's bounce buffers at completion")
 	return res >= 0 && int64(res) < sl.bio.Len
 }
 
 // settleEdgeRead copies the request's bytes out of the unit it read.
-func settleEdgeRead(s *shard, sl *bioSlot, res int32) bool {
+func settleEdgeRead(x *ringExec, sl *bioSlot, res int32) bool {
 	if got := int64(res) - sl.from; got > 0 {
 		copy(sl.dst, sl.edge.B[sl.from:sl.from+min(got, int64(len(sl.dst)))])
 	}
-	assertNil(s.rt.pool.Put(sl.edge), "an edge buffer after its read")
+	assertNil(x.rt.pool.Put(sl.edge), "an edge buffer after its read")
 	return res >= 0 && int64(res) < sl.from+int64(len(sl.dst))
 }
 
-func settleNothing(*shard, *bioSlot, int32) bool { return false }
+func settleNothing(*ringExec, *bioSlot, int32) bool { return false }
 
 // planned is a kernel request planned for the request being placed.
-// Owner: the shard's goroutine.
+// Owner: the ring's driver.
 type planned struct {
 	kind slotKind
 	bio  bio.Bio
@@ -102,24 +102,7 @@ type planned struct {
 	from int64
 }
 
-// reap handles every completion the ring has.
-func (s *shard) reap() int {
-	n := s.ring.Reap(s.cqes)
-	for i := range n {
-		c := &s.cqes[i]
-		if c.UserData == wakeTag {
-			unix.Read(s.efd, s.efdBuf[:])
-			if c.Flags&ring.CQEFMore == 0 {
-				s.armWakeup() // the kernel ended the multishot poll: arm it again
-			}
-			continue
-		}
-		s.complete(int32(c.UserData), c.Res)
-	}
-	return n
-}
-
-func (s *shard) complete(idx int32, res int32) {
+func (s *ringExec) complete(idx int32, res int32) {
 	sl := &s.slots[idx]
 	r := sl.req
 	if res < 0 {
@@ -152,7 +135,7 @@ func (s *shard) complete(idx int32, res int32) {
 // takeBack ends a kernel request the kernel never took (Unsubmit): its
 // buffers go back, and its request goes to a worker once none of its
 // kernel requests is left.
-func (s *shard) takeBack(idx int32) {
+func (s *ringExec) takeBack(idx int32) {
 	sl := &s.slots[idx]
 	r := sl.req
 	slotKinds[sl.kind].settle(s, sl, -int32(unix.ECANCELED)) // buffers back, nothing copied
@@ -168,7 +151,7 @@ func (s *shard) takeBack(idx int32) {
 // finish delivers a finished request to its context. A sleeping waiter is
 // woken once, at the end of the pass (flushWakes), so that it finds every
 // completion of the pass rather than the first.
-func (s *shard) finish(r *request, n int, err error) {
+func (s *ringExec) finish(r *request, n int, err error) {
 	s.rt.settle(r, n, err)
 	c := r.ctx // once delivered, r belongs to the context's GetEvents
 	c.deliver(r)
@@ -177,7 +160,7 @@ func (s *shard) finish(r *request, n int, err error) {
 	}
 }
 
-func (s *shard) flushWakes() {
+func (s *ringExec) flushWakes() {
 	for i, c := range s.wakes {
 		c.wake()
 		s.wakes[i] = nil
@@ -186,7 +169,7 @@ func (s *shard) flushWakes() {
 }
 
 // done finishes a request whose kernel requests have all completed.
-func (s *shard) done(r *request) {
+func (s *ringExec) done(r *request) {
 	f, st := r.file, &s.rt.stats
 	if r.locked {
 		f.ino.locks.unlock(r.off, r.end(), false)
