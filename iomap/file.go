@@ -301,7 +301,8 @@ func (p *File) NoteKernelSize(size int64) {
 }
 
 // Invalidate forgets the map: until Refresh, NoWait writes are refused with
-// ErrUnknownMap (the worker calls Refresh, which may block).
+// ErrUnknownMap. For a user that learns the file changed behind it; aio,
+// the file's only writer in the process, calls neither.
 func (p *File) Invalidate() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
