@@ -56,9 +56,6 @@ func TestContextFastPathAllocatesNothing(t *testing.T) {
 // allocate nothing on the fast path either.
 func TestFileMethodsAllocateNothing(t *testing.T) {
 	skipWithoutRing(t, "the fast path is the io_uring backend's")
-	if raceEnabled {
-		t.Skip("-race makes sync.Pool drop items on purpose, so pooled contexts allocate; CI runs this test without -race")
-	}
 	rt := newRuntime(t, Config{Shards: 1})
 	path := tempPath(t)
 	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
@@ -77,5 +74,8 @@ func TestFileMethodsAllocateNothing(t *testing.T) {
 	io()
 	if a := testing.AllocsPerRun(100, io); a != 0 {
 		t.Fatalf("%v allocations per WriteAt+ReadAt, want 0", a)
+	}
+	if st := rt.Stats(); st.CallerDriven < 200 {
+		t.Fatalf("%d of the 202 I/Os ran on the caller's own ring, want all (%+v)", st.CallerDriven, st)
 	}
 }

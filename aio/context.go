@@ -16,7 +16,8 @@ import (
 // completion delivery holds.
 type Context struct {
 	rt    *Runtime
-	fast  executor // the ring executor of this context's requests (nil: syscall backend)
+	fast  executor    // the ring executor of this context's requests (nil: syscall backend)
+	own   *callerExec // a ring its submitter drives itself (File's blocking methods), or nil
 	depth int
 	slots []request
 

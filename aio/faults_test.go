@@ -37,14 +37,14 @@ type faultPlan struct {
 var hardErrnos = []unix.Errno{unix.EIO, unix.ENOSPC, unix.ECANCELED}
 
 func (p *faultPlan) install(t *testing.T) {
-	testRingHook = func(s *shard) {
+	testExecHook = func(s *ringExec) {
 		s.ring.InjectCQEFaults(func(c *ring.CQE) { p.onCQE(s, c) })
 		s.ring.InjectEnterFaults(p.onEnter)
 	}
-	t.Cleanup(func() { testRingHook = nil })
+	t.Cleanup(func() { testExecHook = nil })
 }
 
-func (p *faultPlan) onCQE(s *shard, c *ring.CQE) {
+func (p *faultPlan) onCQE(s *ringExec, c *ring.CQE) {
 	if c.UserData == wakeTag {
 		return
 	}
@@ -185,7 +185,7 @@ func TestFailedSyncIsSticky(t *testing.T) {
 	skipWithoutRing(t, "injects into the io_uring backend's rings")
 	var failNext sync.Mutex
 	inject := true
-	testRingHook = func(s *shard) {
+	testExecHook = func(s *ringExec) {
 		s.ring.InjectCQEFaults(func(c *ring.CQE) {
 			if c.UserData == wakeTag {
 				return
@@ -198,7 +198,7 @@ func TestFailedSyncIsSticky(t *testing.T) {
 			}
 		})
 	}
-	t.Cleanup(func() { testRingHook = nil })
+	t.Cleanup(func() { testExecHook = nil })
 	rt := newRuntime(t, Config{})
 	f := openFile(t, rt, tempPath(t))
 	if _, err := f.WriteAt(AlignedBuffer(4096), 0); err != nil {
@@ -227,7 +227,7 @@ func TestFailOpI(t *testing.T) {
 			plan := &faultPlan{rng: rand.New(rand.NewPCG(uint64(i), 1)), hard: map[uint64]unix.Errno{},
 				atIndex: map[int]unix.Errno{i: hardErrnos[i%len(hardErrnos)]}}
 			plan.install(t)
-			defer func() { testRingHook = nil }()
+			defer func() { testExecHook = nil }()
 			rt := newRuntime(t, Config{Shards: 1})
 			f := openFile(t, rt, tempPath(t))
 			if err := f.Allocate(0, 1<<20); err != nil {
@@ -281,7 +281,7 @@ func TestRingRefusedMidRun(t *testing.T) {
 		t.Run(map[bool]string{false: "netpoller", true: "sleep-in-ring"}[sleepInRing], func(t *testing.T) {
 			var refuse atomic.Bool
 			testSleepInRing = sleepInRing
-			testRingHook = func(s *shard) {
+			testExecHook = func(s *ringExec) {
 				s.ring.InjectEnterFaults(func() unix.Errno {
 					if refuse.Load() {
 						return unix.EPERM
@@ -289,7 +289,7 @@ func TestRingRefusedMidRun(t *testing.T) {
 					return 0
 				})
 			}
-			defer func() { testRingHook, testSleepInRing = nil, false }()
+			defer func() { testExecHook, testSleepInRing = nil, false }()
 			rt := newRuntime(t, Config{})
 			f := openFile(t, rt, tempPath(t))
 			if err := f.Allocate(0, 1<<20); err != nil {

@@ -188,19 +188,56 @@ func (f *File) SyncData() error {
 }
 
 // syncCtx is a one-slot context with its IOCB and event, for the blocking
-// methods. Pooled: a blocking call allocates nothing.
+// methods, and the caller-driven ring its fast requests run on (nil past
+// the cap, or without io_uring: they go to the shard). Kept in the
+// runtime's free list: a blocking call allocates nothing.
+//
+// Owner: the goroutine that took it from the free list, until it puts it
+// back.
 type syncCtx struct {
 	ctx *Context
 	cb  IOCB
 	ev  [1]Event
 }
 
-func (rt *Runtime) newSyncCtx() *syncCtx {
+// getSyncCtx takes a syncCtx from the free list, or makes one: nil when
+// the runtime is closed.
+func (rt *Runtime) getSyncCtx() *syncCtx {
+	rt.syncMu.Lock()
+	if n := len(rt.syncFree); n > 0 {
+		sc := rt.syncFree[n-1]
+		rt.syncFree = rt.syncFree[:n-1]
+		rt.syncMu.Unlock()
+		return sc
+	}
+	withRing := rt.backend == BackendIOUring && rt.callerRings < rt.callerRingsMax
+	if withRing {
+		rt.callerRings++
+	}
+	rt.syncMu.Unlock()
 	c, err := rt.NewContext(1)
+	var own *callerExec
+	if err == nil && withRing {
+		own, _ = newCallerExec(rt) // none: this one uses the shard
+	}
+	rt.syncMu.Lock()
+	defer rt.syncMu.Unlock()
+	if own != nil {
+		rt.syncAll = append(rt.syncAll, own)
+	} else if withRing {
+		rt.callerRings--
+	}
 	if err != nil {
 		return nil
 	}
+	c.own = own
 	return &syncCtx{ctx: c}
+}
+
+func (rt *Runtime) putSyncCtx(sc *syncCtx) {
+	rt.syncMu.Lock()
+	rt.syncFree = append(rt.syncFree, sc)
+	rt.syncMu.Unlock()
 }
 
 func (f *File) do(op Op, p []byte, off int64, flags Flag) (int, error) {
@@ -213,11 +250,11 @@ func (f *File) doAppend(p []byte, off int64) (int, error) {
 }
 
 func (f *File) doIOCB(cb IOCB) (int, error) {
-	sc, _ := f.rt.syncCtxs.Get().(*syncCtx)
+	sc := f.rt.getSyncCtx()
 	if sc == nil {
 		return 0, ErrRuntimeClosed
 	}
-	defer f.rt.syncCtxs.Put(sc)
+	defer f.rt.putSyncCtx(sc)
 	sc.cb = cb
 	if _, err := sc.ctx.Submit(&sc.cb); err != nil {
 		sc.cb = IOCB{}

@@ -132,11 +132,14 @@ func (s *shard) registerFileTable(n int) {
 		fds[i] = -1
 	}
 	s.fixedOK = s.ring.RegisterFiles(fds) == nil
+	s.fixedTable = s.fixedOK
 }
 
-// ringFile is how SQEs name f: its fixed slot, or its descriptor.
-func (f *File) ringFile() (int32, bool) {
-	if f.fixed >= 0 {
+// fileOf is how this executor's SQEs name f: its fixed slot where the
+// ring has the runtime's file table (the shards' rings), else its
+// descriptor.
+func (s *ringExec) fileOf(f *File) (int32, bool) {
+	if s.fixedTable && f.fixed >= 0 {
 		return f.fixed, true
 	}
 	return int32(f.ino.fd), false

@@ -26,7 +26,10 @@ type ringExec struct {
 	cqes     []ring.CQE
 	wakes    []*Context // contexts with new completions, woken once per pass
 	broken   bool       // io_uring_enter failed for good: everything goes to the workers
-	it       iomap.Iter
+	// fixedTable: the ring has the runtime's fixed-file table, where every
+	// file has the same slot (the shards' rings).
+	fixedTable bool
+	it         iomap.Iter
 }
 
 // place starts r on the ring, on a worker, or finishes it at once. It

@@ -141,7 +141,7 @@ func (s *ringExec) planReadRanges(r *request, n int64) error {
 func (s *ringExec) planReadRun(r *request, lo, hi int64) error {
 	f, ino := r.file, r.file.ino
 	a := ino.align.Offset
-	fd, fixed := f.ringFile()
+	fd, fixed := s.fileOf(f)
 	if a <= 1 {
 		return s.builder.Add(bio.OpRead, fd, fixed, ino.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
 	}
@@ -194,7 +194,7 @@ func (s *ringExec) placeWrite(r *request) bool {
 		flags |= bio.DSync
 	}
 	s.resetPlan(f)
-	fd, fixed := f.ringFile()
+	fd, fixed := s.fileOf(f)
 	err := s.builder.Add(bio.OpWrite, fd, fixed, flags, off, r.buf, bio.NoFixedBuffer, 0, 0)
 	if err == nil {
 		s.planBios(kindWrite)
@@ -242,7 +242,7 @@ func (s *ringExec) placeSync(r *request) bool {
 			return true
 		}
 	}
-	fd, fixed := f.ringFile()
+	fd, fixed := s.fileOf(f)
 	s.plan = append(s.plan[:0], planned{kind: kindSync, bio: bio.Bio{File: fd, FixedFile: fixed}})
 	if !s.commit(r) {
 		s.plan = s.plan[:0]

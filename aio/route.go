@@ -75,13 +75,18 @@ func allocLength(cb *IOCB) int64 {
 	return int64(len(cb.Buf))
 }
 
-// dispatch sends r where route says: Submit's last step, and the way back
-// in for a request a barrier held.
-func (rt *Runtime) dispatch(r *request) {
+// dispatch sends r where route says: Submit's last step (byCaller), and
+// the way back in for a request a barrier held. Only the submitting
+// goroutine drives its context's own ring: a resubmission, which runs on
+// whichever goroutine released the barrier, goes to the shard.
+func (rt *Runtime) dispatch(r *request, byCaller bool) {
 	switch rt.route(r) {
 	case pathDone:
 		rt.finish(r, 0, r.err)
 	case pathFast:
+		if byCaller && r.ctx.own != nil && r.ctx.own.run(r) {
+			return
+		}
 		r.ctx.fast.submit(r)
 	default:
 		rt.workers.submit(r)

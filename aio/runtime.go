@@ -3,6 +3,7 @@ package aio
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -15,17 +16,21 @@ import (
 //
 // Owner: shared; its fields are immutable after New except where noted.
 type Runtime struct {
-	cfg           Config
-	backend       Backend // the one in use: BackendIOUring or BackendSyscall
-	backendReason string
-	shards        []*shard
-	nextShard     atomic.Uint32
-	workers       workers
-	pool          *bio.Pool
-	stats         counters
-	syncCtxs      sync.Pool            // *syncCtx for File's blocking methods
-	fixedSlots    fixedSlots           // guarded by mu
-	fixedByInode  map[*inode]*fixedRef // guarded by mu
+	cfg            Config
+	backend        Backend // the one in use: BackendIOUring or BackendSyscall
+	backendReason  string
+	shards         []*shard
+	nextShard      atomic.Uint32
+	workers        workers
+	pool           *bio.Pool
+	stats          counters
+	syncMu         sync.Mutex
+	syncFree       []*syncCtx    // for File's blocking methods (guarded by syncMu)
+	syncAll        []*callerExec // every caller ring made, closed by Close (guarded by syncMu)
+	callerRings    int           // caller rings made or being made (guarded by syncMu)
+	callerRingsMax int
+	fixedSlots     fixedSlots           // guarded by mu
+	fixedByInode   map[*inode]*fixedRef // guarded by mu
 
 	life  lifetime // users: the open files; Close waits for them
 	mu    sync.Mutex
@@ -47,7 +52,7 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, fixedByInode: map[*inode]*fixedRef{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
 	rt.life.init()
-	rt.syncCtxs.New = func() any { return rt.newSyncCtx() }
+	rt.callerRingsMax = callerRingsPerP * runtime.GOMAXPROCS(0)
 	rt.backend = BackendSyscall
 	if cfg.Backend != BackendSyscall {
 		if err := rt.startShards(); err != nil {
@@ -129,7 +134,7 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 	// slice until finish, so the buffer stays reachable, and Go's heap
 	// collector does not move objects; runtime.Pinner would add an
 	// allocation per I/O for no safety (docs/decisions.md).
-	rt.dispatch(r)
+	rt.dispatch(r, true)
 }
 
 // finish completes r with its result. It is the last thing done with a
@@ -180,6 +185,11 @@ func (rt *Runtime) Close() error {
 	rt.life.wait()
 	rt.workers.stop()
 	rt.stopShards()
+	rt.syncMu.Lock()
+	for _, c := range rt.syncAll {
+		c.close()
+	}
+	rt.syncMu.Unlock()
 	if err := rt.pool.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("aio: buffer pool: %w", err))
 	}

@@ -49,6 +49,11 @@ var eventfdOne = [8]byte{1}
 // installed there, by the ring's owner.
 var testRingHook func(s *shard)
 
+// testExecHook, set only by tests, runs for every ring executor (the
+// shards' and the caller rings) once its ring is set up, on its owner's
+// goroutine: fault injectors go there.
+var testExecHook func(x *ringExec)
+
 // testSleepInRing, set only by tests, makes shards sleep in io_uring_enter,
 // as they do when the kernel refuses to register the eventfd.
 var testSleepInRing bool
@@ -107,6 +112,9 @@ func (s *shard) loop() {
 	s.setupWakeup()
 	if testRingHook != nil {
 		testRingHook(s)
+	}
+	if testExecHook != nil {
+		testExecHook(&s.ringExec)
 	}
 	s.started <- nil
 	for {

@@ -1,0 +1,75 @@
+package aio
+
+import "github.com/nowaitio/nowait/ring"
+
+// callerExec is a ring that the calling goroutine drives itself: the
+// blocking File methods place their request on it and submit and wait in
+// one io_uring_enter, on their own thread, with no goroutine between them
+// and the kernel (the shard costs two thread wake-ups per I/O). The ring
+// is made without SINGLE_ISSUER: whichever thread the goroutine runs on
+// may drive it, and the thread that submits is the one that waits, so a
+// completion's task work runs where it is waited for (COOP_TASKRUN spares
+// the interrupt).
+//
+// Owner: the goroutine holding the syncCtx it belongs to, one at a time.
+type callerExec struct {
+	ringExec
+}
+
+// callerRingEntries: one request at a time needs few kernel requests (a
+// plan bigger than half the slots goes to a worker).
+const callerRingEntries = 16
+
+func newCallerExec(rt *Runtime) (*callerExec, error) {
+	r, err := ring.New(ring.Config{Entries: callerRingEntries, CoopTaskrun: true})
+	if err != nil {
+		return nil, err
+	}
+	c := &callerExec{ringExec{rt: rt, ring: r}}
+	c.slots = make([]bioSlot, r.SQEntries())
+	c.free = make([]int32, len(c.slots))
+	for i := range c.free {
+		c.free[i] = int32(len(c.free) - 1 - i)
+	}
+	c.cqes = make([]ring.CQE, r.CQEntries())
+	if testExecHook != nil {
+		testExecHook(&c.ringExec)
+	}
+	return c, nil
+}
+
+// run places r and drives the ring until its kernel requests are done;
+// by then r is finished (delivered to its context) or handed to a worker.
+// It reports false, having done nothing, when the ring cannot take r (it
+// broke, or has no room), for the caller to use the shard instead.
+func (c *callerExec) run(r *request) bool {
+	if c.broken || !c.place(r) {
+		return false
+	}
+	c.rt.stats.callerDriven.Add(1)
+	for c.inflight > 0 {
+		if _, err := c.ring.SubmitAndWait(1); err != nil {
+			c.enterFailed(err) // EBUSY/EAGAIN: reap below, then again
+			if c.broken {
+				break // what the kernel took cannot be reaped: see enterFailed
+			}
+		}
+		n := c.ring.Reap(c.cqes)
+		for i := range n {
+			c.complete(int32(c.cqes[i].UserData), c.cqes[i].Res)
+		}
+	}
+	c.flushWakes()
+	return true
+}
+
+func (c *callerExec) close() {
+	if c.ring != nil && !c.ring.Closed() {
+		c.ring.Close()
+	}
+}
+
+// callerRingsPerP caps the caller rings at this many per P: past it, the
+// blocking methods use the shards, so that many goroutines cannot take a
+// ring (a descriptor and its memory) each.
+const callerRingsPerP = 4

@@ -1,0 +1,48 @@
+package aio
+
+import (
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// BenchmarkReadAt4K: 4 KiB O_DIRECT reads at random aligned offsets of a
+// 64 MiB file, one goroutine, File.ReadAt beside plain pread on an
+// O_DIRECT descriptor of the same file: the depth-1 cost of the runtime.
+//
+//	go test -run '^$' -bench ReadAt4K -count 5 ./aio
+func BenchmarkReadAt4K(b *testing.B) {
+	const size = 64 << 20
+	path := tempPath(b)
+	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	buf := AlignedBuffer(4096)
+	b.Run("aio", func(b *testing.B) {
+		rt := newRuntime(b, Config{})
+		f := openFile(b, rt, path)
+		rng := rand.New(rand.NewPCG(1, 2))
+		b.ResetTimer()
+		for range b.N {
+			if _, err := f.ReadAt(buf, rng.Int64N(size/4096)*4096); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("pread", func(b *testing.B) {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Close(fd)
+		rng := rand.New(rand.NewPCG(1, 2))
+		b.ResetTimer()
+		for range b.N {
+			if _, err := unix.Pread(fd, buf, rng.Int64N(size/4096)*4096); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
