@@ -37,9 +37,11 @@ func (rt *Runtime) route(r *request) path {
 		if len(r.buf) == 0 {
 			return pathDone
 		}
-		if _, kernel := ino.sizes(); ino.prov.FixedSize() && r.end() > kernel {
-			r.err = &Error{Op: "write", Path: r.file.name, Offset: r.off, Err: unix.ENOSPC}
-			return pathDone
+		if ino.prov.FixedSize() {
+			if _, end := ino.sizes(); r.end() > end {
+				r.err = &Error{Op: "write", Path: r.file.name, Offset: r.off, Err: unix.ENOSPC}
+				return pathDone
+			}
 		}
 		if a := ino.align.Offset; a > 1 && (r.off%a != 0 || int64(len(r.buf))%a != 0) {
 			rt.stats.slowUnaligned.Add(1)
