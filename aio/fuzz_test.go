@@ -43,6 +43,9 @@ func FuzzSubmit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, op uint8, off int64, size uint32, fileKind, flags uint8) {
 		size %= 1 << 20 // keep the I/O small: the fuzzer explores validation, not the disk
 		off %= 1 << 30  // and stays within 1 GiB of the start, negatives kept
+		if Op(op) == OpAllocate {
+			off %= 16 << 20 // allocations stay within 16 MiB: a long fuzz must not fill the disk
+		}
 		cb := &IOCB{Op: Op(op), File: files[int(fileKind)%len(files)], Buf: make([]byte, size), Offset: off, Flags: Flag(flags)}
 		if fileKind%11 == 10 { // independent of the file chosen
 			cb = nil
