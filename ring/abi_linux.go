@@ -123,7 +123,12 @@ const (
 	OpFallocate   uint8 = 17
 	OpRead        uint8 = 22
 	OpWrite       uint8 = 23
+	OpMsgRing     uint8 = 40
 )
+
+// msgData is IORING_MSG_DATA, the MSG_RING command (in sqe->addr) that
+// posts a CQE with user_data sqe->off and res sqe->len to the target ring.
+const msgData = 0
 
 // SQE flags (IOSQE_*).
 const (
@@ -196,6 +201,7 @@ const (
 	unregisterEventfd   = 5
 	registerFilesUpdate = 6
 	registerProbe       = 8
+	registerSendMsgRing = 31 // IORING_REGISTER_SEND_MSG_RING (6.13): MSG_RING without a source ring
 )
 
 // cq_ring->flags, written by the application.

@@ -264,3 +264,28 @@ func (r *Ring) Unsubmit(fn func(userData uint64)) (int, error) {
 	atomic.StoreUint32(q.tail, head)
 	return int(n), nil
 }
+
+// Await waits until at least minComplete completions are ready to reap,
+// or timeout passes (timeout <= 0: no limit); it reaps nothing. On a ring
+// made without SingleIssuer one goroutine may Await while another
+// submits and reaps: Await reads only the CQ tail, and the kernel lets
+// any thread enter. A CQE posted by SendMsgRing wakes it. A timeout is
+// not an error.
+func (r *Ring) Await(minComplete uint32, timeout time.Duration) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if r.CQReady() >= minComplete {
+		return nil
+	}
+	var err error
+	if timeout > 0 {
+		err = r.waitTimed(minComplete, timeout)
+	} else {
+		_, err = r.enterGetEvents(minComplete)
+	}
+	if err == unix.ETIME {
+		return nil
+	}
+	return err
+}

@@ -88,3 +88,14 @@ func (r *Ring) unregister(op uint32, what string) error {
 	}
 	return nil
 }
+
+// SendMsgRing posts a CQE with userData and res into the ring whose
+// descriptor is target, from any goroutine and without a ring of the
+// caller's own (IORING_REGISTER_SEND_MSG_RING, Linux 6.13): a goroutine
+// that is not the ring's driver wakes a driver waiting in io_uring_enter
+// this way. On older kernels it returns EINVAL.
+func SendMsgRing(target int, userData uint64, res int32) error {
+	sqe := SQE{Opcode: OpMsgRing, Fd: int32(target), Addr: msgData, Off: userData, Len: uint32(res)}
+	_, err := sysRegister(-1, registerSendMsgRing, unsafe.Pointer(&sqe), 1)
+	return err
+}

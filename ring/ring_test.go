@@ -599,3 +599,39 @@ func TestUnavailableNamesTheCause(t *testing.T) {
 		t.Errorf("ENOMEM: %v", err)
 	}
 }
+
+// TestSendMsgRingWakesAwait: a CQE posted from another goroutine, without
+// a ring of its own, wakes a goroutine waiting in Await and carries its
+// user_data and result.
+func TestSendMsgRingWakesAwait(t *testing.T) {
+	r := newTestRing(t, Config{Entries: 8})
+	if err := SendMsgRing(r.Fd(), 7, 1); err == unix.EINVAL {
+		t.Skipf("no IORING_REGISTER_SEND_MSG_RING (Linux 6.13): %v", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var c [2]CQE
+	if n := r.Reap(c[:]); n != 1 || c[0].UserData != 7 || c[0].Res != 1 {
+		t.Fatalf("after SendMsgRing: %d CQEs %+v", n, c[:n])
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Await(1, 5*time.Second) }()
+	time.Sleep(20 * time.Millisecond) // let it sleep in the kernel
+	if err := SendMsgRing(r.Fd(), 9, -4); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("Await was not woken by SendMsgRing")
+	}
+	if n := r.Reap(c[:]); n != 1 || c[0].UserData != 9 || c[0].Res != -4 {
+		t.Fatalf("the message CQE: %d %+v", n, c[:n])
+	}
+	if err := r.Await(1, 10*time.Millisecond); err != nil {
+		t.Fatalf("Await with nothing to come: %v, want a quiet timeout", err)
+	}
+}
