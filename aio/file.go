@@ -47,7 +47,8 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 	if rt.life.isClosed() {
 		return nil, ErrRuntimeClosed
 	}
-	if flag&os.O_TRUNC != 0 && !accessOf(flag).write {
+	acc := accessOf(flag)
+	if flag&os.O_TRUNC != 0 && !acc.write {
 		// The runtime truncates through its own descriptor, so the
 		// kernel's open would not check write permission for it.
 		return nil, &os.PathError{Op: "open", Path: name, Err: errTruncReadOnly}
@@ -67,11 +68,11 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	ino, err := attachInode(fd, direct, accessOf(flag), rt.cfg.AppendStepMin)
+	ino, err := attachInode(fd, direct, acc)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	f := &File{rt: rt, name: name, ino: ino, acc: accessOf(flag), append: flag&os.O_APPEND != 0,
+	f := &File{rt: rt, name: name, ino: ino, acc: acc, append: flag&os.O_APPEND != 0,
 		dsync: flag&unix.O_DSYNC != 0, fixed: -1}
 	f.life.init()
 	if flag&os.O_TRUNC != 0 {

@@ -49,8 +49,11 @@ type inode struct {
 	mu         sync.Mutex // size changes: extension, cut-back, truncate, allocate, append reservations
 	step       int64      // current append-ahead step (guarded by mu)
 	lastExtend time.Time  // (guarded by mu)
-	syncErr    error      // sticky: the first failed sync (guarded by mu)
 	appendEnd  int64      // end of the last reserved append (guarded by mu)
+
+	// syncErr is sticky: the first failed sync. An atomic, not under mu:
+	// Submit reads it, and mu is held across fallocate and ftruncate.
+	syncErr atomic.Pointer[syncFailure]
 
 	refs int           // open handles (guarded by inodes.mu)
 	gone chan struct{} // made when refs reaches 0, closed once the last Close is done
@@ -87,7 +90,7 @@ func accessOf(flag int) access {
 // attachInode finds the inode of the open descriptor fd (opened with the
 // handle's access mode, and O_DIRECT when direct), or makes it, and counts
 // a handle on it. It takes fd: the inode keeps it or closes it.
-func attachInode(fd int, direct bool, acc access, stepMin int64) (*inode, error) {
+func attachInode(fd int, direct bool, acc access) (*inode, error) {
 	key, err := keyOf(fd)
 	if err != nil {
 		unix.Close(fd)
@@ -101,7 +104,7 @@ func attachInode(fd int, direct bool, acc access, stepMin int64) (*inode, error)
 	// inodes.mu is held: a new inode is made under it (one statx and one
 	// FIEMAP), so that two Opens of one new file cannot make two.
 	defer inodes.mu.Unlock()
-	ino, err = newInode(key, fd, direct, acc, stepMin)
+	ino, err = newInode(key, fd, direct, acc)
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +163,8 @@ func shareInode(key inodeKey, acc access) (*inode, error) {
 // whatever its mode, can use it, and a write-only handle can still read
 // the edges of a read-modify-write; where it does not, the handle's
 // descriptor is kept as it is.
-func newInode(key inodeKey, fd int, direct bool, acc access, stepMin int64) (*inode, error) {
-	ino := &inode{key: key, fd: fd, readable: acc.read, writable: acc.write, direct: direct, block: 4096, step: stepMin}
+func newInode(key inodeKey, fd int, direct bool, acc access) (*inode, error) {
+	ino := &inode{key: key, fd: fd, readable: acc.read, writable: acc.write, direct: direct}
 	ino.locks.init()
 	if !(acc.read && acc.write) {
 		if rw, err := reopenRW(fd, direct); err == nil {
@@ -325,18 +328,19 @@ func (ino *inode) parkBehindWrites(r *request) bool {
 // fsync that "succeeds" proves nothing (PostgreSQL's fsyncgate). It is the
 // inode's, not the handle's: the data lost was every handle's.
 func (ino *inode) stickySyncErr() error {
-	ino.mu.Lock()
-	defer ino.mu.Unlock()
-	return ino.syncErr
+	if f := ino.syncErr.Load(); f != nil {
+		return f.err
+	}
+	return nil
 }
 
+// setSyncErr keeps err unless a failure is kept already.
 func (ino *inode) setSyncErr(err error) {
-	ino.mu.Lock()
-	defer ino.mu.Unlock()
-	if ino.syncErr == nil {
-		ino.syncErr = err
-	}
+	ino.syncErr.CompareAndSwap(nil, &syncFailure{err})
 }
+
+// syncFailure boxes the sticky error for the atomic pointer.
+type syncFailure struct{ err error }
 
 // reserveAppend takes the next n bytes at the logical end for one append:
 // appends through any handle get disjoint ranges, in the order they

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // handleSet opens n handles of one path: all from one Runtime, or spread
@@ -352,5 +353,40 @@ func TestHandlesShareOneFixedSlot(t *testing.T) {
 	b.Close()
 	if n := rt.Stats().FixedFiles; n != 0 {
 		t.Fatalf("after the last Close: %d fixed files, want 0", n)
+	}
+}
+
+// TestSubmitSyncWaitsForNoSizeChange: Submit of an fsync looks at the
+// sticky sync error on the submitting goroutine; that look must not wait
+// for the inode's size-change lock, which a worker holds across
+// fallocate and ftruncate (Submit never waits for a lock another I/O
+// holds).
+func TestSubmitSyncWaitsForNoSizeChange(t *testing.T) {
+	rt := newRuntime(t, Config{})
+	f := openFile(t, rt, tempPath(t))
+	ctx, err := rt.NewContext(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	f.ino.mu.Lock() // as an extension or a cut-back in progress
+	submitted := make(chan error, 1)
+	go func() {
+		_, err := ctx.Submit(&IOCB{Op: OpFdatasync, File: f})
+		submitted <- err
+	}()
+	select {
+	case err := <-submitted:
+		f.ino.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		f.ino.mu.Unlock()
+		t.Fatal("Submit of an fdatasync waited for the inode's size-change lock")
+	}
+	var ev [1]Event
+	if _, err := ctx.GetEvents(1, ev[:], 10*time.Second); err != nil || ev[0].Err != nil {
+		t.Fatalf("the fdatasync: %v, %v", err, ev[0].Err)
 	}
 }
