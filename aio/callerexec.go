@@ -25,16 +25,8 @@ func newCallerExec(rt *Runtime) (*callerExec, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &callerExec{ringExec{rt: rt, ring: r}}
-	c.slots = make([]bioSlot, r.SQEntries())
-	c.free = make([]int32, len(c.slots))
-	for i := range c.free {
-		c.free[i] = int32(len(c.free) - 1 - i)
-	}
-	c.cqes = make([]ring.CQE, r.CQEntries())
-	if testExecHook != nil {
-		testExecHook(&c.ringExec)
-	}
+	c := &callerExec{}
+	c.init(rt, r, int(r.SQEntries()), int(r.CQEntries()))
 	return c, nil
 }
 

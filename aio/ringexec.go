@@ -32,6 +32,22 @@ type ringExec struct {
 	it         iomap.Iter
 }
 
+// init gives the executor its ring and a slot table of slots kernel
+// requests, reaping cqes completions at a time, and lets a test install
+// its fault injectors (testExecHook) from the ring's driver.
+func (s *ringExec) init(rt *Runtime, r *ring.Ring, slots, cqes int) {
+	s.rt, s.ring = rt, r
+	s.slots = make([]bioSlot, slots)
+	s.free = make([]int32, slots)
+	for i := range s.free {
+		s.free[i] = int32(slots - 1 - i)
+	}
+	s.cqes = make([]ring.CQE, cqes)
+	if testExecHook != nil {
+		testExecHook(s)
+	}
+}
+
 // place starts r on the ring, on a worker, or finishes it at once. It
 // returns false when r must wait for free slots.
 func (s *ringExec) place(r *request) bool {

@@ -64,7 +64,7 @@ func startShard(rt *Runtime, id int) (*shard, error) {
 		return nil, err
 	}
 	s := &shard{id: id, efd: efd, started: make(chan error, 1), exited: make(chan struct{})}
-	s.rt = rt
+	s.rt = rt                                           // the loop reads the config before the ring exists
 	s.efdFile = os.NewFile(uintptr(efd), "nowait-wake") // non-blocking: pollable
 	s.q.init()
 	go s.loop()
@@ -101,20 +101,11 @@ func (s *shard) loop() {
 		s.started <- err
 		return
 	}
-	s.ring = r
-	s.slots = make([]bioSlot, qd-1) // one SQ entry stays for a wake-up poll (armWakeup)
-	s.free = make([]int32, len(s.slots))
-	for i := range s.free {
-		s.free[i] = int32(len(s.free) - 1 - i)
-	}
-	s.cqes = make([]ring.CQE, 2*qd)
+	s.init(s.rt, r, qd-1, 2*qd) // one SQ entry stays for a wake-up poll (armWakeup)
 	s.registerFileTable(s.rt.cfg.FixedFiles)
 	s.setupWakeup()
 	if testRingHook != nil {
 		testRingHook(s)
-	}
-	if testExecHook != nil {
-		testExecHook(&s.ringExec)
 	}
 	s.started <- nil
 	for {

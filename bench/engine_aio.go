@@ -32,10 +32,7 @@ func (e AIOEngine) Run(job Job) (Result, error) {
 		return Result{}, err
 	}
 	var appendOff atomic.Int64
-	name := "aio"
-	if st := rt.Stats(); st.Backend != aio.BackendIOUring.String() {
-		name = "aio(" + st.Backend + ")" // in the live status line too
-	}
+	name := aioName(rt.Stats()) // in the live status line too
 	w := startWindow(name, job)
 	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
 		aioQueue(rt, f, job, uint64(i), w, q, &appendOff)
@@ -148,6 +145,15 @@ func nextPow2(n int) int {
 	return p
 }
 
+// aioName is the aio engine's name: "aio" on io_uring, else "aio(" and
+// the backend that ran.
+func aioName(st aio.Stats) string {
+	if st.Backend == aio.BackendIOUring.String() {
+		return "aio"
+	}
+	return "aio(" + st.Backend + ")"
+}
+
 // nameBackend puts the backend that ran in the engine's name when it is
 // not io_uring ("aio(syscall)"), with the runtime's reason in a note: the
 // syscall backend's numbers are not the io_uring runtime's.
@@ -155,7 +161,7 @@ func nameBackend(r *Result, st aio.Stats) {
 	if st.Backend == aio.BackendIOUring.String() {
 		return
 	}
-	r.Engine = "aio(" + st.Backend + ")"
+	r.Engine = aioName(st)
 	note := "the runtime ran on its " + st.Backend + " backend (blocking system calls on workers)"
 	if st.BackendReason != "" {
 		note += ": " + st.BackendReason
