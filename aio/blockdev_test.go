@@ -4,35 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
-
-// loopDevice attaches a new sparse file of size bytes to a loop device,
-// detached when the test ends. It skips, naming the reason, where loop
-// devices cannot be made (not root, no loop driver).
-func loopDevice(t *testing.T, size int64) string {
-	t.Helper()
-	img := filepath.Join(t.TempDir(), "loop.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, size); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("losetup", "--find", "--show", img).CombinedOutput()
-	if err != nil {
-		t.Skipf("needs a loop device (root and the loop driver): losetup: %v: %s", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "--detach", dev).Run() })
-	return dev
-}
 
 // TestBlockDevice runs the File API on a real block device (a loop
 // device): the identity map, its size fixed, unaligned writes through

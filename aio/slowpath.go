@@ -199,16 +199,28 @@ func (rt *Runtime) writePlan(ino *inode, r *request, plan bio.Plan, scratch []by
 	return nil
 }
 
-// unitAt is the read-modify-write unit at pos and whether its content is
-// known zeros (bio.UnitFunc): the direct-I/O alignment in written storage,
-// the filesystem block elsewhere (unwritten, hole, past the end), where the
-// kernel would otherwise zero the rest of the block itself.
-func (ino *inode) unitAt(pos int64) (int64, bool) {
-	m, _, err := ino.prov.Begin(pos, 1, iomap.Write)
-	if err != nil || m.Type == iomap.TypeMapped || m.Type == iomap.TypeDelalloc || m.Type == iomap.TypeInline {
-		return ino.align.Offset, false
+// unitAt is the read-modify-write unit at pos and whether all of its
+// content is known zeros (bio.UnitFunc): the direct-I/O alignment in
+// written storage, the filesystem block elsewhere (unwritten, hole, past
+// the end), where the kernel would otherwise zero the rest of the block
+// itself. The block is zero-filled only if every byte of it reads as
+// zeros (iomap.UnitKnownZero): a block that ends the file's data is read.
+func (ino *inode) unitAt(pos int64) (int64, bool, error) {
+	var it iomap.Iter
+	it.Reset(ino.prov, pos, 1, iomap.Write)
+	if !it.Next() {
+		return 0, false, it.Err()
 	}
-	return max(ino.block, ino.align.Offset), true
+	typ := it.Map.Type
+	it.Advance(it.Length())
+	it.Next() // ends the mapping: the walk of one byte is over
+	switch typ {
+	case iomap.TypeMapped, iomap.TypeDelalloc, iomap.TypeInline:
+		return ino.align.Offset, false, nil
+	}
+	unit := max(ino.block, ino.align.Offset)
+	zero, err := iomap.UnitKnownZero(&it, ino.prov, pos/unit*unit, unit)
+	return unit, zero, err
 }
 
 // extendLocked makes sure the kernel's size covers end, extending it ahead

@@ -5,11 +5,13 @@ import "fmt"
 // UnitFunc says, for the storage at file offset pos, the unit the kernel
 // can write there without blocking (a power of two: the direct-I/O
 // alignment for written storage, the filesystem block for unwritten
-// storage, holes and past the end), and whether that unit's current content
-// is known to be zeros (so it need not be read). Where its answer changes
-// must be a multiple of every unit it returns: true of filesystems, whose
-// extents start and end on filesystem blocks.
-type UnitFunc func(pos int64) (unit int64, zero bool)
+// storage, holes and past the end), and whether all of that unit's
+// current content is known to be zeros (so it need not be read: the
+// plan zero-fills it). The contract: zero is true only when every byte
+// of the aligned unit around pos reads as zeros, never because pos
+// does; a unit that holds any data is read. An error (the map broke that
+// contract: iomap.UnitKnownZero) stops the plan.
+type UnitFunc func(pos int64) (unit int64, zero bool, err error)
 
 // Edge is a unit at an end of a write that the write covers only in part:
 // it is read (or zero-filled), the write's bytes are merged in, and the
@@ -62,8 +64,14 @@ func PlanWrite(off, length int64, unitAt UnitFunc) (Plan, error) {
 	}
 	end := off + length
 	p := Plan{Off: off, Len: length}
-	hu, hz := unitAt(off)
-	tu, tz := unitAt(end - 1)
+	hu, hz, err := unitAt(off)
+	if err != nil {
+		return Plan{}, err
+	}
+	tu, tz, err := unitAt(end - 1)
+	if err != nil {
+		return Plan{}, err
+	}
 	if err := checkUnit(hu, off); err != nil {
 		return Plan{}, err
 	}
@@ -112,7 +120,7 @@ func PlanWrite(off, length int64, unitAt UnitFunc) (Plan, error) {
 // middle is read in place. The ring path and the worker path both run it:
 // the one implementation of unaligned read edges.
 func PlanRead(off, length, unit int64) (Plan, error) {
-	return PlanWrite(off, length, func(int64) (int64, bool) { return unit, false })
+	return PlanWrite(off, length, func(int64) (int64, bool, error) { return unit, false, nil })
 }
 
 // Pieces returns the plan's edges and its middle in file order, as

@@ -13,11 +13,11 @@ import (
 )
 
 func fixedUnits(headUnit, tailUnit int64, split int64) UnitFunc {
-	return func(pos int64) (int64, bool) {
+	return func(pos int64) (int64, bool, error) {
 		if pos < split {
-			return headUnit, false
+			return headUnit, false, nil
 		}
-		return tailUnit, true
+		return tailUnit, true, nil
 	}
 }
 
@@ -95,8 +95,8 @@ func FuzzPlanWrite(f *testing.F) {
 		}
 		var pieces []Range
 		for _, e := range p.EdgeList() {
-			u, _ := units(e.Off)
-			uEnd, _ := units(e.End() - 1)
+			u, _, _ := units(e.Off)
+			uEnd, _, _ := units(e.End() - 1)
 			if e.Off%min(u, uEnd) != 0 || e.Len%min(u, uEnd) != 0 {
 				t.Fatalf("edge %+v not aligned to its units %d/%d", e, u, uEnd)
 			}
@@ -107,8 +107,8 @@ func FuzzPlanWrite(f *testing.F) {
 			pieces = append(pieces, Range{e.Off, e.Len})
 		}
 		if p.Mid.Len > 0 {
-			mu, _ := units(p.Mid.Off)
-			me, _ := units(p.Mid.Off + p.Mid.Len - 1)
+			mu, _, _ := units(p.Mid.Off)
+			me, _, _ := units(p.Mid.Off + p.Mid.Len - 1)
 			if p.Mid.Off%mu != 0 || (p.Mid.Off+p.Mid.Len)%me != 0 {
 				t.Fatalf("middle %+v not aligned (units %d, %d)", p.Mid, mu, me)
 			}
@@ -187,15 +187,19 @@ func TestPlanAgainstModelOnExt4(t *testing.T) {
 		t.Fatal(err)
 	}
 	dioAlign, _ := prov.DIOAlign()
-	units := func(pos int64) (int64, bool) {
+	units := func(pos int64) (int64, bool, error) {
 		m, _, err := prov.Begin(pos, 1, iomap.Write)
 		if err != nil {
 			t.Fatalf("Begin at %d: %v", pos, err)
 		}
 		if m.Type == iomap.TypeMapped {
-			return dioAlign, false
+			return dioAlign, false, nil
 		}
-		return prov.BlockSize(), true // unwritten, hole, past the end: zeros
+		// Unwritten, hole, past the end: zeros if the whole block is.
+		bs := prov.BlockSize()
+		var it iomap.Iter
+		zero, err := iomap.UnitKnownZero(&it, prov, pos/bs*bs, bs)
+		return bs, zero, err
 	}
 	pool, err := NewPool(nil)
 	if err != nil {

@@ -62,14 +62,15 @@ func NewFile(fd int) (*File, error) {
 	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("iomap: NewFile needs a regular file (mode %#o); use NewDevice for a block device", stx.Mode)
 	}
-	p := &File{fd: fd, blockSize: int64(stx.Blksize)}
+	bs, err := blockSize(fd)
+	if err != nil {
+		return nil, err
+	}
+	p := &File{fd: fd, blockSize: bs}
 	p.dioOffsetAlign, p.dioMemAlign = int64(stx.Dio_offset_align), int64(stx.Dio_mem_align)
 	if stx.Mask&unix.STATX_DIOALIGN == 0 || p.dioOffsetAlign == 0 {
 		lbs := logicalBlockSize(stx.Dev_major, stx.Dev_minor)
 		p.dioOffsetAlign, p.dioMemAlign = lbs, lbs
-	}
-	if p.blockSize <= 0 {
-		p.blockSize = 4096
 	}
 	p.mu.logicalSize = int64(stx.Size)
 	p.mu.kernelSize = int64(stx.Size)
@@ -82,6 +83,23 @@ func NewFile(fd int) (*File, error) {
 		p.noFiemap = true
 	}
 	return p, nil
+}
+
+// blockSize is the filesystem's block, the unit in which it allocates
+// and zeroes: FIGETBSZ, else statfs's f_bsize. Never statx's stx_blksize,
+// the preferred I/O size, which can be several blocks (XFS: 4096 on 1 KiB
+// blocks, 65536 mounted largeio): taken for the block, it made a
+// read-modify-write zero-fill data.
+func blockSize(fd int) (int64, error) {
+	bs, err := ring.FSBlockSize(fd)
+	if err == nil {
+		return bs, nil
+	}
+	var st unix.Statfs_t
+	if serr := unix.Fstatfs(fd, &st); serr == nil && st.Bsize > 0 && st.Bsize&(st.Bsize-1) == 0 {
+		return st.Bsize, nil
+	}
+	return 0, fmt.Errorf("iomap: the filesystem's block size: %w", err)
 }
 
 // logicalBlockSize reads the device's logical block size from sysfs (for a

@@ -38,3 +38,24 @@ func TestFiemapClassifiesRanges(t *testing.T) {
 		t.Error("Fiemap of fd -1 succeeded")
 	}
 }
+
+// TestFSBlockSize checks FIGETBSZ against statfs's f_bsize, which names the
+// same block on the filesystems the tests run on, and a descriptor that
+// is not a file against its error.
+func TestFSBlockSize(t *testing.T) {
+	f, _ := directFile(t)
+	got, err := FSBlockSize(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if got != st.Bsize {
+		t.Errorf("FIGETBSZ %d, statfs f_bsize %d", got, st.Bsize)
+	}
+	if _, err := FSBlockSize(-1); err == nil {
+		t.Error("FIGETBSZ on fd -1 succeeded")
+	}
+}

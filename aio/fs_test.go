@@ -1,0 +1,78 @@
+package aio
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestReopenWrittenOutside opens files that plain os calls wrote, on every
+// loop filesystem, and writes into them at offsets around the old end and
+// the filesystem's blocks: every byte written before must stay, and the
+// gap must read as zeros. (On XFS with 1 KiB blocks the runtime took
+// statx's preferred I/O size, 4096, for the block and zero-filled a whole
+// "unit" over the file's first 1000 bytes.)
+func TestReopenWrittenOutside(t *testing.T) {
+	for _, fs := range loopFilesystems {
+		t.Run(fs.name, func(t *testing.T) {
+			dir := fs.mount(t)
+			rt := newRuntime(t, Config{})
+			cases := []struct{ old, off, n int }{
+				{1000, 3000, 7}, {1000, 1000, 7}, {1000, 1020, 10}, {1000, 500, 3000},
+				{5000, 6000, 100}, {5000, 4096, 1}, {1024, 2048, 10}, {70000, 131000, 5},
+			}
+			for i, c := range cases {
+				name := filepath.Join(dir, fmt.Sprintf("f%d", i))
+				old := make([]byte, c.old)
+				for p := range old {
+					old[p] = pattern(i, int64(p))
+				}
+				if err := os.WriteFile(name, old, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				f, err := rt.Open(name, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					checkBlockSize(t, f)
+				}
+				add := bytes.Repeat([]byte{0xEE}, c.n)
+				if _, err := f.WriteAt(add, int64(c.off)); err != nil {
+					t.Fatalf("%+v: WriteAt: %v", c, err)
+				}
+				if err := f.Close(); err != nil {
+					t.Fatal(err)
+				}
+				want := make([]byte, max(c.old, c.off+c.n))
+				copy(want, old)
+				copy(want[c.off:], add)
+				got, err := os.ReadFile(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%+v: on disk %d bytes, want %d; first difference at %d", c, len(got), len(want), firstDiff(got, want))
+				}
+			}
+		})
+	}
+}
+
+// checkBlockSize checks that the runtime took the filesystem's block
+// (statfs f_bsize names it on these filesystems) for f's unit of
+// allocation and zeroing.
+func checkBlockSize(t *testing.T, f *File) {
+	t.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(f.name, &st); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ino.prov.BlockSize(); got != st.Bsize {
+		t.Errorf("block size %d, the filesystem's is %d", got, st.Bsize)
+	}
+}
