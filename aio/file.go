@@ -342,10 +342,9 @@ func (f *File) allocate(off, length int64) error {
 	defer ino.locks.unlock(off, off+length, true)
 	ino.mu.Lock()
 	defer ino.mu.Unlock()
-	if err := retryEINTR(func() error { return sys.Fallocate(ino.fd, 0, off, length) }); err != nil {
+	if err := ino.fallocateLocked(off, length); err != nil {
 		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: err}
 	}
-	ino.prov.NoteAllocated(off, length, false)
 	ino.prov.NoteLogicalEnd(off + length)
 	return nil
 }

@@ -1,8 +1,6 @@
 package aio
 
 import (
-	"time"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/nowaitio/nowait/bio"
@@ -111,7 +109,7 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	defer ino.locks.unlock(lo, hi, true)
 	if !ino.prov.FixedSize() && ino.direct {
 		ino.mu.Lock()
-		err := ino.extendLocked(f, end)
+		err := ino.extendLocked(f, off, end)
 		ino.mu.Unlock()
 		if err != nil {
 			return 0, err
@@ -128,6 +126,13 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 		_, err = pwriteFull(ino.fd, r.buf, off)
 	}
 	if err != nil {
+		if _, kernel := ino.prov.Sizes(); wroteHi > kernel {
+			// A write that failed past the kernel's size (no fallocate
+			// here, or buffered) may have grown the file anyway.
+			ino.mu.Lock()
+			err = withRestore(err, ino.restoreSizeLocked())
+			ino.mu.Unlock()
+		}
 		return 0, &Error{Op: "write", Path: f.name, Offset: off, Err: err}
 	}
 	ino.prov.NoteWritten(wroteLo, wroteHi-wroteLo)
@@ -221,50 +226,6 @@ func (ino *inode) unitAt(pos int64) (int64, bool, error) {
 	unit := max(ino.block, ino.align.Offset)
 	zero, err := iomap.UnitKnownZero(&it, ino.prov, pos/unit*unit, unit)
 	return unit, zero, err
-}
-
-// extendLocked makes sure the kernel's size covers end, extending it ahead
-// of the append by the current step and preallocating the new range, so
-// that the appends that follow are overwrites of unwritten storage, which
-// the kernel does without blocking. ino.mu is held; f is the handle whose
-// write it is (its runtime's step bounds and stats).
-func (ino *inode) extendLocked(f *File, end int64) error {
-	_, kernel := ino.prov.Sizes()
-	if end <= kernel {
-		return nil
-	}
-	step := ino.nextStepLocked(f.rt.cfg)
-	roundUp := func(x int64) int64 { return (x + ino.block - 1) / ino.block * ino.block }
-	target := roundUp(max(end, kernel+step))
-	err := retryEINTR(func() error { return sys.Fallocate(ino.fd, 0, kernel, target-kernel) })
-	if err == unix.ENOSPC && target > roundUp(end) {
-		target = roundUp(end) // no room for the step: just what the write needs
-		err = retryEINTR(func() error { return sys.Fallocate(ino.fd, 0, kernel, target-kernel) })
-	}
-	if err == unix.EOPNOTSUPP {
-		// No fallocate here: let the write extend the file itself.
-		return nil
-	}
-	if err != nil {
-		return &Error{Op: "allocate", Path: f.name, Offset: kernel, Err: err}
-	}
-	ino.prov.NoteAllocated(kernel, target-kernel, false)
-	f.rt.stats.extensions.Add(1)
-	return nil
-}
-
-// nextStepLocked grows the append-ahead step while appends keep coming
-// (another extension within a second doubles it) and resets it when they
-// pause.
-func (ino *inode) nextStepLocked(cfg Config) int64 {
-	now := time.Now()
-	if now.Sub(ino.lastExtend) < time.Second {
-		ino.step = min(max(ino.step*2, cfg.AppendStepMin), cfg.AppendStepMax)
-	} else {
-		ino.step = cfg.AppendStepMin
-	}
-	ino.lastExtend = now
-	return ino.step
 }
 
 // slowSync runs an fsync or fdatasync with blocking calls, with the

@@ -20,10 +20,11 @@ const (
 	sysFtruncate
 	sysFsync
 	sysFdatasync
+	sysFstat
 	sysKinds
 )
 
-var sysKindNames = [sysKinds]string{"pread", "pwrite", "fallocate", "ftruncate", "fsync", "fdatasync"}
+var sysKindNames = [sysKinds]string{"pread", "pwrite", "fallocate", "ftruncate", "fsync", "fdatasync", "fstat"}
 
 func (k sysKind) String() string { return sysKindNames[k] }
 
@@ -126,6 +127,13 @@ func (f *faultySys) Fdatasync(fd int) error {
 	return f.inner.Fdatasync(fd)
 }
 
+func (f *faultySys) Fstat(fd int, st *unix.Stat_t) error {
+	if e := f.fault(sysFstat, fd); e != 0 {
+		return e
+	}
+	return f.inner.Fstat(fd, st)
+}
+
 // sysStep is one request of the worker-path workload.
 type sysStep struct {
 	name string
@@ -162,6 +170,9 @@ func sysWorkload() []sysStep {
 // is retried and reaches no request.
 func TestWorkerFaultsReachTheirRequest(t *testing.T) {
 	for k := range sysKinds {
+		if k == sysFstat {
+			continue // made only after another call failed: TestFailedCallChecksSize
+		}
 		for _, errno := range []unix.Errno{unix.EIO, unix.EINTR} {
 			t.Run(fmt.Sprintf("%v/%v", k, errno), func(t *testing.T) {
 				hits := 0
@@ -218,4 +229,41 @@ func runSysFault(t *testing.T, rule sysRule) bool {
 		}
 	}
 	return fs.firedCount() > 0
+}
+
+// TestFailedCallChecksSize: after a fallocate or an extending write
+// fails, the runtime reads the file's size back (fstat) and puts it right
+// before it answers; when that check fails too, the request's error says
+// both, and the runtime keeps serving.
+func TestFailedCallChecksSize(t *testing.T) {
+	for _, second := range []unix.Errno{0, unix.EIO} {
+		name := "fstat answers"
+		if second != 0 {
+			name = "fstat fails"
+		}
+		t.Run(name, func(t *testing.T) {
+			path := tempPath(t)
+			if err := os.WriteFile(path, make([]byte, 8192), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rules := []sysRule{{sysFallocate, 0, unix.ENOSPC}}
+			if second != 0 {
+				rules = append(rules, sysRule{sysFstat, 0, second})
+			}
+			fs := injectSys(t, rules...)
+			rt := newRuntime(t, Config{})
+			f := openFile(t, rt, path)
+			err := f.Allocate(8192, 1<<20)
+			if !errors.Is(err, unix.ENOSPC) || (second != 0 && !errors.Is(err, second)) {
+				t.Fatalf("Allocate: %v, want ENOSPC and %v", err, second)
+			}
+			if fs.count(sysFstat, f.ino.fd) != 1 {
+				t.Errorf("%d fstat calls after the failed fallocate, want 1", fs.count(sysFstat, f.ino.fd))
+			}
+			if _, err := f.WriteAt([]byte("after"), 9000); err != nil {
+				t.Fatalf("write after the failure: %v", err)
+			}
+			checkSizeAfterSync(t, f, path, 9005, "after a failed Allocate")
+		})
+	}
 }

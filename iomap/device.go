@@ -59,6 +59,9 @@ func (d *Device) NoteLogicalEnd(end int64)                  {}
 func (d *Device) NoteKernelSize(size int64)                 {}
 func (d *Device) SetLogicalSize(size int64)                 {}
 
+// Refresh has nothing to read again: the map is the identity (Provider).
+func (d *Device) Refresh() error { return nil }
+
 // Begin maps the range at pos (Ops).
 func (d *Device) Begin(pos, length int64, flags ReqFlags) (Iomap, Iomap, error) {
 	if pos >= d.size {

@@ -150,6 +150,10 @@ type Provider interface {
 	NoteLogicalEnd(end int64)
 	NoteKernelSize(size int64)
 	SetLogicalSize(size int64)
+	// Refresh reads the map again from the kernel, after a call that
+	// failed may have changed the file (a fallocate that ran out of space
+	// part of the way). It may block.
+	Refresh() error
 }
 
 // Validator is implemented by providers whose mappings can go stale while
