@@ -76,3 +76,70 @@ func checkBlockSize(t *testing.T, f *File) {
 		t.Errorf("block size %d, the filesystem's is %d", got, st.Bsize)
 	}
 }
+
+// TestReopenOverDirtyCache opens a file whose preallocated (unwritten)
+// storage holds another program's buffered writes, not yet written back:
+// the extents still say "unwritten", but the file reads as that data.
+// An unaligned write beside it must keep it. (The runtime read FIEMAP
+// without syncing, took "unwritten" for zeros and zero-filled the edge
+// over the data; found by TestFSX writing outside the runtime.)
+func TestReopenOverDirtyCache(t *testing.T) {
+	dirs := []struct{ name, dir string }{{"tmpdir", t.TempDir()}}
+	for _, fs := range loopFilesystems {
+		dirs = append(dirs, struct{ name, dir string }{fs.name, ""})
+	}
+	for _, d := range dirs {
+		t.Run(d.name, func(t *testing.T) {
+			dir := d.dir
+			if dir == "" {
+				dir = loopFilesystemNamed(d.name).mount(t)
+			}
+			path := filepath.Join(dir, "f")
+			w, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Fallocate(int(w.Fd()), 0, 0, 256<<10); err != nil {
+				w.Close()
+				t.Skipf("%s: no fallocate: %v", d.name, err)
+			}
+			want := make([]byte, 256<<10)
+			old := bytes.Repeat([]byte{0xAB}, 30000)
+			if _, err := w.WriteAt(old, 100000); err != nil {
+				t.Fatal(err)
+			}
+			copy(want[100000:], old)
+			w.Close() // no fsync: the data sits in the page cache
+			rt := newRuntime(t, Config{})
+			f, err := rt.Open(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			add := bytes.Repeat([]byte{0xCD}, 5000)
+			if _, err := f.WriteAt(add, 95001); err != nil {
+				t.Fatal(err)
+			}
+			copy(want[95001:], add)
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("on disk %d bytes, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+// loopFilesystemNamed is the entry of loopFilesystems called name.
+func loopFilesystemNamed(name string) loopFS {
+	for _, fs := range loopFilesystems {
+		if fs.name == name {
+			return fs
+		}
+	}
+	panic("no loop filesystem " + name)
+}

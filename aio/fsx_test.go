@@ -265,11 +265,54 @@ func (x *fsx) reopen() {
 	if !bytes.Equal(disk, x.model) {
 		x.fail("after Close the file (%d bytes) differs from the model (%d bytes) at byte %d", len(disk), len(x.model), firstDiff(disk, x.model))
 	}
+	if x.rng.IntN(2) == 0 {
+		x.writeOutside()
+	}
 	if x.f, err = x.rt.Open(x.path, os.O_RDWR, 0); err != nil {
 		x.fail("reopen: %v", err)
 	}
 	if x.g, err = x.rt2.Open(x.path, os.O_RDWR, 0); err != nil {
 		x.fail("reopen of the second handle: %v", err)
+	}
+}
+
+// writeOutside changes the closed file with plain buffered os calls, as
+// another program (or the database's own tools) would: writes anywhere,
+// often at and past the end, and sometimes a truncate. The runtime must
+// take the file as it finds it when it opens it again: partial blocks
+// at the end, delayed allocation, extents it never made.
+func (x *fsx) writeOutside() {
+	w, err := os.OpenFile(x.path, os.O_RDWR, 0)
+	if err != nil {
+		x.fail("open outside the runtime: %v", err)
+	}
+	defer w.Close()
+	for range 1 + x.rng.IntN(3) {
+		off, n := x.span(16 << 10)
+		if x.rng.IntN(4) == 0 {
+			x.logf("outside: truncate to %d", off)
+			if err := w.Truncate(off); err != nil {
+				x.fail("truncate outside: %v", err)
+			}
+			if off < int64(len(x.model)) {
+				x.model = x.model[:off]
+			} else {
+				x.model = append(x.model, make([]byte, off-int64(len(x.model)))...)
+			}
+			continue
+		}
+		b := x.buffer(n)
+		x.logf("outside: write %d bytes at %d", n, off)
+		if _, err := w.WriteAt(b, off); err != nil {
+			x.fail("write outside: %v", err)
+		}
+		x.apply(off, b)
+	}
+	if x.rng.IntN(2) == 0 {
+		x.logf("outside: fsync")
+		if err := w.Sync(); err != nil {
+			x.fail("fsync outside: %v", err)
+		}
 	}
 }
 

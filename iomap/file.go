@@ -360,12 +360,18 @@ func (p *File) Refresh() error {
 	return nil
 }
 
-// readFiemap classifies every extent of fd.
+// readFiemap classifies every extent of fd. It asks with FIEMAP_FLAG_SYNC,
+// which writes the file's dirty page cache back first: another program's
+// buffered writes into unwritten storage read as data while the extent
+// still says "unwritten", and a map that took them for zeros let a
+// read-modify-write zero-fill over them. Once written back, the extents
+// are the truth. It blocks for as long as the write-back takes: it runs
+// at Open and on a worker.
 func readFiemap(fd int) (extentMap, error) {
 	var m extentMap
 	buf := make([]ring.FiemapExtent, 256)
 	for start := uint64(0); ; {
-		n, err := ring.Fiemap(fd, start, ^uint64(0)-start, 0, buf)
+		n, err := ring.Fiemap(fd, start, ^uint64(0)-start, ring.FiemapFlagSync, buf)
 		if err != nil {
 			return m, fmt.Errorf("iomap: %w", err)
 		}
