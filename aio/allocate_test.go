@@ -58,9 +58,22 @@ func TestOpAllocate(t *testing.T) {
 	if after.Allocations != 2 {
 		t.Errorf("Stats.Allocations %d, want 2", after.Allocations)
 	}
-	if testBackend() == BackendIOUring && after.FastWrites-before.FastWrites != 16 {
-		t.Errorf("%d of 16 aligned writes into the allocated range went fast, want all (slow: %d)",
-			after.FastWrites-before.FastWrites, after.SlowWrites-before.SlowWrites)
+	// The runtime sends every one to the ring. XFS may still refuse one
+	// with EAGAIN (its inode lock taken by the conversion of the previous
+	// write's unwritten extent: timing), and the worker does it: the
+	// kernel's answer is measured in the agreement tables, not here.
+	sent := after.FastWrites - before.FastWrites + after.KernelEAGAIN - before.KernelEAGAIN
+	if !f.ino.prov.Policy().NoWaitWrites {
+		// btrfs refuses every NOWAIT write: none is sent to be refused.
+		if sent != 0 {
+			t.Errorf("%d writes sent to the ring on %s, which refuses them all", sent, f.ino.prov.Policy().Filesystem)
+		}
+		return
+	}
+	if testBackend() == BackendIOUring && sent != 16 {
+		t.Errorf("%d of 16 aligned writes into the allocated range were sent to the ring, want all (slow: %d; kernel EAGAIN %d, slow for lock %d, other %d)",
+			sent, after.SlowWrites-before.SlowWrites, after.KernelEAGAIN-before.KernelEAGAIN,
+			after.SlowLockBusy-before.SlowLockBusy, after.SlowOther-before.SlowOther)
 	}
 }
 

@@ -233,10 +233,19 @@ func TestFailOpI(t *testing.T) {
 			if err := f.Allocate(0, 1<<20); err != nil {
 				t.Fatal(err)
 			}
+			// Writes, where they go to the ring; where the filesystem
+			// refuses NOWAIT writes (btrfs), reads of written data do.
+			op := OpWrite
+			if !f.ino.prov.Policy().NoWaitWrites {
+				if _, err := f.WriteAt(AlignedBuffer(64<<10), 0); err != nil {
+					t.Fatal(err)
+				}
+				op = OpRead
+			}
 			ctx, _ := rt.NewContext(16)
 			cbs := make([]*IOCB, 16)
 			for k := range cbs {
-				cbs[k] = &IOCB{Op: OpWrite, File: f, Buf: AlignedBuffer(4096), Offset: int64(k) * 4096, UserData: uint64(k)}
+				cbs[k] = &IOCB{Op: op, File: f, Buf: AlignedBuffer(4096), Offset: int64(k) * 4096, UserData: uint64(k)}
 			}
 			if _, err := ctx.Submit(cbs...); err != nil {
 				t.Fatal(err)

@@ -48,8 +48,8 @@ var loopFilesystems = []loopFS{
 	{name: "xfs-1k", mkfs: []string{"mkfs.xfs", "-q", "-f", "-b", "size=1024"}, size: 320 << 20},
 	{name: "xfs-largeio", mkfs: []string{"mkfs.xfs", "-q", "-f"}, size: 320 << 20, opts: "largeio,allocsize=64k"},
 	{name: "btrfs", mkfs: []string{"mkfs.btrfs", "-q", "-f"}, size: 320 << 20},
-	{name: "ext4-1k", mkfs: []string{"mkfs.ext4", "-q", "-F", "-b", "1024"}, size: 64 << 20},
-	{name: "ext4-bigalloc", mkfs: []string{"mkfs.ext4", "-q", "-F", "-O", "bigalloc", "-C", "65536"}, size: 128 << 20},
+	{name: "ext4-1k", mkfs: []string{"mkfs.ext4", "-q", "-F", "-b", "1024"}, size: 320 << 20},
+	{name: "ext4-bigalloc", mkfs: []string{"mkfs.ext4", "-q", "-F", "-O", "bigalloc", "-C", "65536"}, size: 320 << 20},
 }
 
 // mount makes the filesystem on a new loop device and mounts it on a new

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/iomap"
 )
 
 // Space: how the runtime grows a file's storage ahead of writes, and how
@@ -17,13 +19,15 @@ import (
 // preallocates the new range, so that the appends that follow are
 // overwrites of unwritten storage, which the kernel does without
 // blocking. A write farther out preallocates around itself only: the gap
-// stays a hole, as os.File leaves it, and takes no storage. ino.mu is
+// stays a hole, as os.File leaves it, and takes no storage. Where the
+// filesystem's policy is GrowByWrite (btrfs), nothing is preallocated and
+// the write extends the file itself. ino.mu is
 // held; f is the handle whose write it is (its runtime's step bounds and
 // stats).
 func (ino *inode) extendLocked(f *File, off, end int64) error {
 	_, kernel := ino.prov.Sizes()
-	if end <= kernel {
-		return nil
+	if end <= kernel || ino.prov.Policy().Growth != iomap.GrowAhead {
+		return nil // GrowByWrite: the write extends the file itself
 	}
 	roundUp := func(x int64) int64 { return (x + ino.block - 1) / ino.block * ino.block }
 	from, target := kernel, roundUp(end)

@@ -45,6 +45,12 @@ func (d *Device) Sizes() (logical, kernel int64) { return d.size, d.size }
 // FixedSize is true: a device neither grows nor shrinks (Provider).
 func (d *Device) FixedSize() bool { return true }
 
+// Policy: every write is an overwrite of written storage, and nothing
+// grows (Provider).
+func (d *Device) Policy() Policy {
+	return Policy{Filesystem: "device", NoWaitWrites: true, Growth: GrowFixed}
+}
+
 // BlockSize is the logical block size (Provider).
 func (d *Device) BlockSize() int64 { return d.sector }
 

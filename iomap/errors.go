@@ -18,6 +18,9 @@ var (
 	ErrShared       = wouldBlock("the write needs copy-on-write of shared storage")
 	ErrNotOverwrite = wouldBlock("OverwriteOnly: the range is not written storage")
 	ErrUnknownMap   = wouldBlock("the provider must read the file's map, which may block")
+	// ErrFilesystemRefuses: the filesystem refuses every NOWAIT direct
+	// write (btrfs, measured: Policy).
+	ErrFilesystemRefuses = wouldBlock("the filesystem refuses every RWF_NOWAIT direct write")
 )
 
 // ErrBeyondDevice: a write or read past the end of a fixed-size target.

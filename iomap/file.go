@@ -37,6 +37,7 @@ type File struct {
 	dioOffsetAlign int64 // file offset and length alignment of direct I/O
 	dioMemAlign    int64 // memory alignment of direct I/O
 	noFiemap       bool  // the filesystem has no FIEMAP (tmpfs): the map stays unknown
+	policy         Policy
 
 	cookie atomic.Uint64 // generation of the map; bumped on every change
 
@@ -66,7 +67,11 @@ func NewFile(fd int) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &File{fd: fd, blockSize: bs}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil {
+		return nil, fmt.Errorf("iomap: statfs: %w", err)
+	}
+	p := &File{fd: fd, blockSize: bs, policy: policyOf(sfs.Type)}
 	p.dioOffsetAlign, p.dioMemAlign = int64(stx.Dio_offset_align), int64(stx.Dio_mem_align)
 	if stx.Mask&unix.STATX_DIOALIGN == 0 || p.dioOffsetAlign == 0 {
 		lbs := logicalBlockSize(stx.Dev_major, stx.Dev_minor)
@@ -115,6 +120,9 @@ func logicalBlockSize(major, minor uint32) int64 {
 	}
 	return 512
 }
+
+// Policy is the file's filesystem's policy (Provider).
+func (p *File) Policy() Policy { return p.policy }
 
 // FixedSize is false: a file grows and shrinks (Provider).
 func (p *File) FixedSize() bool { return false }
@@ -173,6 +181,9 @@ func (p *File) mapRead(pos, length int64, cookie uint64) Iomap {
 // allocation, copy-on-write.
 func (p *File) mapWrite(pos, length int64, flags ReqFlags, cookie uint64) (Iomap, error) {
 	strict := flags&(NoWait|OverwriteOnly) != 0
+	if flags&NoWait != 0 && !p.policy.NoWaitWrites {
+		return Iomap{}, ErrFilesystemRefuses
+	}
 	kernel := p.mu.kernelSize
 	if pos >= kernel {
 		if strict {

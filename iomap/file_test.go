@@ -8,19 +8,35 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/ring"
 )
 
 const kib = 1024
 
-// layoutFile makes a file on ext4 (t.TempDir) with [0, 16K) written,
-// [16K, 32K) a hole and [32K, 48K) fallocate'd (unwritten); size 48K.
-func layoutFile(t testing.TB) *os.File {
+// layoutFile makes a file in t.TempDir (ext4, or the filesystem TMPDIR
+// names) with [0, 16K) written, [16K, 32K) a hole and [32K, 48K)
+// fallocate'd (unwritten); size 48K.
+func layoutFile(t testing.TB) *os.File { return layoutFileFlags(t, 0) }
+
+// layoutFileFlags is layoutFile with inode flags set while the file is
+// empty (ring.InodeNoCOW: btrfs writes it in place).
+func layoutFileFlags(t testing.TB, inodeFlags uint32) *os.File {
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(t.TempDir(), "f"), os.O_RDWR|os.O_CREATE|unix.O_DIRECT, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
+	if inodeFlags != 0 {
+		old, err := ring.InodeFlags(int(f.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ring.SetInodeFlags(int(f.Fd()), old|inodeFlags); err != nil {
+			t.Fatal(err)
+		}
+	}
 	buf := alignedMem(t, 16*kib)
 	for i := range buf {
 		buf[i] = byte(i*7 + 1)

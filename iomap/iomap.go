@@ -142,6 +142,9 @@ type Provider interface {
 	FixedSize() bool
 	// BlockSize is the unit of allocation and zeroing.
 	BlockSize() int64
+	// Policy is what the filesystem's measured behaviour asks of the
+	// runtime: NOWAIT writes or none, how storage grows ahead of appends.
+	Policy() Policy
 	// DIOAlign is the direct-I/O alignment of offsets and lengths, and of
 	// memory.
 	DIOAlign() (offset, memory int64)
