@@ -79,6 +79,7 @@ func (x *fsx) span(maxLen int64) (int64, int64) {
 	default:
 		off = x.rng.Int64N(max(size, 1))
 	}
+	off = min(off, fsxMaxSize-1) // at least one byte fits (Allocate of 0 is EINVAL)
 	n := 1 + x.rng.Int64N(maxLen)
 	if x.rng.IntN(3) == 0 {
 		n = (n + 511) / 512 * 512

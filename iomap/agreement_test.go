@@ -36,6 +36,7 @@ func TestNoWaitAgreesWithKernel(t *testing.T) {
 	defer r.Close()
 	buf := alignedMem(t, 4*kib)
 
+	fsName, bs, files := agreementFiles(t)
 	cells := []struct {
 		target string
 		pos    int64 // in layoutFile: [0,16K) written, [16K,32K) hole, [32K,48K) unwritten, size 48K
@@ -48,10 +49,10 @@ func TestNoWaitAgreesWithKernel(t *testing.T) {
 		{"unwritten", 36 * kib, 4 * kib},
 		{"unwritten", 36*kib + 512, 512},
 		{"unwritten", 36 * kib, 512},
+		{"unwritten", 36*kib + bs, bs}, // one whole block of the filesystem's (1 KiB on some)
 		{"past EOF", 48 * kib, 4 * kib},
 		{"past EOF", 48*kib + 512, 512},
 	}
-	fsName, files := agreementFiles(t)
 	const reps = 15
 	var table strings.Builder
 	fmt.Fprintf(&table, "\nfilesystem: %s\n\n| file | target | write | provider | kernel EAGAIN | agree |\n|---|---|---|---|---|---|\n", fsName)
@@ -69,10 +70,10 @@ type agreementFile struct {
 	flags uint32 // inode flags set while it is empty
 }
 
-// agreementFiles names the filesystem TMPDIR is on and the kinds of file
+// agreementFiles names the filesystem TMPDIR is on, its block size and the kinds of file
 // to measure there: a plain file, and on btrfs also a NOCOW one (written
 // in place, as databases on btrfs are advised to make their files).
-func agreementFiles(t *testing.T) (string, []agreementFile) {
+func agreementFiles(t *testing.T) (string, int64, []agreementFile) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(t.TempDir(), &st); err != nil {
 		t.Fatal(err)
@@ -88,7 +89,7 @@ func agreementFiles(t *testing.T) (string, []agreementFile) {
 		name = "btrfs"
 		files = append(files, agreementFile{name: "nocow", flags: ring.InodeNoCOW})
 	}
-	return fmt.Sprintf("%s, %d-byte blocks", name, st.Bsize), files
+	return fmt.Sprintf("%s, %d-byte blocks", name, st.Bsize), st.Bsize, files
 }
 
 // agreementCell measures one cell: reps fresh files, the provider's answer
