@@ -81,11 +81,8 @@ func (p *faultPlan) onCQE(s *ringExec, c *ring.CQE) {
 		if sl := &s.slots[c.UserData]; r.op == OpRead {
 			// As if the kernel had read only that much: the rest of the
 			// memory holds no data.
-			skip := int(c.Res)
-			for _, seg := range sl.bio.Segs {
-				clear(seg.Buf[min(skip, len(seg.Buf)):])
-				skip = max(skip-len(seg.Buf), 0)
-			}
+			buf := sl.bio.Seg.Buf
+			clear(buf[min(int(c.Res), len(buf)):])
 		}
 		p.soft++
 	}

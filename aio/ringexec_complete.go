@@ -21,14 +21,11 @@ const (
 )
 
 // bioSlot is one kernel request in flight; its index is the SQE's
-// user_data. Its bio's segments and iovecs live here, so that they stay
-// put until the completion. Owner: the ring's driver.
+// user_data. Owner: the ring's driver.
 type bioSlot struct {
 	req  *request
 	kind slotKind
 	bio  bio.Bio
-	segs [maxSegs]bio.Segment
-	iov  [maxSegs]unix.Iovec
 	edge bio.Buffer // kindEdgeRead: the unit's buffer
 	dst  []byte     // kindEdgeRead: where the caller's bytes go
 	from int64      // kindEdgeRead: where they start in the unit
@@ -56,7 +53,7 @@ var slotKinds = [...]slotSpec{
 	kindSync:     {prep: prepSync, settle: settleNothing},
 }
 
-func prepBio(sl *bioSlot, sqe *ring.SQE) { sl.bio.Prep(sqe, sl.iov[:]) }
+func prepBio(sl *bioSlot, sqe *ring.SQE) { sl.bio.Prep(sqe) }
 
 func prepEdgeRead(sl *bioSlot, sqe *ring.SQE) {
 	sqe.PrepRead(sl.bio.File, sl.edge.B, uint64(sl.bio.Offset), uint32(sl.bio.Flags))

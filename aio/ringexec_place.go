@@ -18,7 +18,6 @@ func (s *ringExec) resetPlan(f *File) {
 	s.builder.Reset()
 	s.builder.Align = f.ino.align
 	s.builder.Pool = s.rt.pool
-	s.builder.MaxSegs = maxSegs
 }
 
 // releasePlan gives back the buffers of a plan that will not be submitted.
@@ -35,11 +34,9 @@ func (s *ringExec) releasePlan() {
 }
 
 func (s *ringExec) planBios(kind slotKind) {
-	for _, b := range s.builder.Finish() {
-		for i := range b.Segs {
-			if b.Segs[i].Bounced() {
-				s.rt.stats.bounces.Add(1)
-			}
+	for _, b := range s.builder.Bios() {
+		if b.Seg.Bounced() {
+			s.rt.stats.bounces.Add(1)
 		}
 		s.plan = append(s.plan, planned{kind: kind, bio: b})
 	}
@@ -57,8 +54,6 @@ func (s *ringExec) commit(r *request) bool {
 		s.free = s.free[:len(s.free)-1]
 		sl := &s.slots[idx]
 		sl.req, sl.kind, sl.bio, sl.edge, sl.dst, sl.from = r, p.kind, p.bio, p.edge, p.dst, p.from
-		n := copy(sl.segs[:], p.bio.Segs)
-		sl.bio.Segs = sl.segs[:n]
 		sqe := s.ring.NextSQE()
 		slotKinds[p.kind].prep(sl, sqe)
 		sqe.UserData = uint64(idx)
@@ -143,7 +138,7 @@ func (s *ringExec) planReadRun(r *request, lo, hi int64) error {
 	a := ino.align.Offset
 	fd, fixed := s.fileOf(f)
 	if a <= 1 {
-		return s.builder.Add(bio.OpRead, fd, fixed, ino.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, 0, lo-r.off)
+		return s.builder.Add(bio.OpRead, fd, fixed, ino.nowaitFlag(), lo, r.buf[lo-r.off:hi-r.off], bio.NoFixedBuffer, lo-r.off)
 	}
 	p, err := bio.PlanRead(lo, hi-lo, a)
 	if err != nil {
@@ -162,7 +157,7 @@ func (s *ringExec) planReadRun(r *request, lo, hi int64) error {
 	}
 	if p.Mid.Len > 0 {
 		return s.builder.Add(bio.OpRead, fd, fixed, ino.nowaitFlag(), p.Mid.Off,
-			r.buf[p.Mid.Off-r.off:p.Mid.Off-r.off+p.Mid.Len], bio.NoFixedBuffer, 0, p.Mid.Off-r.off)
+			r.buf[p.Mid.Off-r.off:p.Mid.Off-r.off+p.Mid.Len], bio.NoFixedBuffer, p.Mid.Off-r.off)
 	}
 	return nil
 }
@@ -195,7 +190,7 @@ func (s *ringExec) placeWrite(r *request) bool {
 	}
 	s.resetPlan(f)
 	fd, fixed := s.fileOf(f)
-	err := s.builder.Add(bio.OpWrite, fd, fixed, flags, off, r.buf, bio.NoFixedBuffer, 0, 0)
+	err := s.builder.Add(bio.OpWrite, fd, fixed, flags, off, r.buf, bio.NoFixedBuffer, 0)
 	if err == nil {
 		s.planBios(kindWrite)
 	}

@@ -35,7 +35,6 @@ type shard struct {
 }
 
 const (
-	maxSegs = 16
 	wakeTag = ^uint64(0)
 	// pollBeforeSleep: with I/O in flight the submitter polls this long
 	// for a completion before it sleeps (docs/decisions.md).

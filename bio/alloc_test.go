@@ -10,9 +10,9 @@ func TestHotPathsAllocateNothing(t *testing.T) {
 	build := func() {
 		b.Reset()
 		for i := range 32 {
-			b.Add(OpRead, 3, false, NoWait, int64(i)*8192, m[i*8192:(i+1)*8192], NoFixedBuffer, uint64(i), 0)
+			b.Add(OpRead, 3, false, NoWait, int64(i)*8192, m[i*8192:(i+1)*8192], NoFixedBuffer, 0)
 		}
-		b.Finish()
+		b.Bios()
 	}
 	build() // grow the arrays once, as the first batch does
 	units := fixedUnits(512, 4096, 1<<20)
@@ -25,7 +25,7 @@ func TestHotPathsAllocateNothing(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"builder: 32 adds, merge", build},
+		{"builder: 32 adds", build},
 		{"PlanWrite", func() {
 			p, _ := PlanWrite(1000, 100000, units)
 			if p.NEdges != 2 {

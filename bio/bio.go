@@ -1,10 +1,6 @@
 package bio
 
-import (
-	"golang.org/x/sys/unix"
-
-	"github.com/nowaitio/nowait/ring"
-)
+import "github.com/nowaitio/nowait/ring"
 
 // Op is the direction of a bio.
 type Op uint8
@@ -37,12 +33,10 @@ const (
 // buffer.
 const NoFixedBuffer = -1
 
-// Segment is one piece of memory of a bio and the request it belongs to:
-// a merged bio carries the segments of several requests.
+// Segment is the memory of a bio: the caller's, or a bounce buffer.
 type Segment struct {
 	Buf    []byte
-	Owner  uint64 // the request this memory belongs to (an index, never a pointer)
-	ReqOff int64  // where Buf starts within that request's byte range
+	ReqOff int64 // where Buf starts within the request's byte range
 
 	// When the user's memory was not aligned, Buf is a bounce buffer from
 	// the Builder's pool and User the user's memory: written data was
@@ -55,85 +49,54 @@ type Segment struct {
 func (s *Segment) Bounced() bool { return s.User != nil }
 
 // Bio is one kernel request: a read or write of contiguous file (or device)
-// bytes from one or more memory segments.
+// bytes from one segment of memory.
 type Bio struct {
 	Op        Op
 	File      int32 // descriptor, or fixed-file index when FixedFile
 	FixedFile bool
 	Flags     Flags
 	Offset    int64 // device (file) offset
-	Len       int64 // total bytes, the sum of the segments
-	BufIndex  int   // registered buffer holding the (single) segment, or NoFixedBuffer
-	Segs      []Segment
+	Len       int64 // bytes: len(Seg.Buf)
+	BufIndex  int   // registered buffer holding the segment, or NoFixedBuffer
+	Seg       Segment
 }
 
 // End is the offset just past the bio.
 func (b *Bio) End() int64 { return b.Offset + b.Len }
 
-// Prep fills the submission entry s for this bio. A bio of several segments
-// becomes a readv/writev whose iovec array is written into iov (which must
-// hold len(b.Segs) entries and stay in place until the submit returns); a
-// single segment becomes a plain or fixed-buffer read/write.
-func (b *Bio) Prep(s *ring.SQE, iov []unix.Iovec) {
+// Prep fills the submission entry s for this bio: a plain or fixed-buffer
+// read or write.
+func (b *Bio) Prep(s *ring.SQE) {
 	fd, off, rw := b.File, uint64(b.Offset), uint32(b.Flags)
 	switch {
-	case len(b.Segs) == 1 && b.BufIndex != NoFixedBuffer && b.Op == OpRead:
-		s.PrepReadFixed(fd, b.Segs[0].Buf, off, uint16(b.BufIndex), rw)
-	case len(b.Segs) == 1 && b.BufIndex != NoFixedBuffer:
-		s.PrepWriteFixed(fd, b.Segs[0].Buf, off, uint16(b.BufIndex), rw)
-	case len(b.Segs) == 1 && b.Op == OpRead:
-		s.PrepRead(fd, b.Segs[0].Buf, off, rw)
-	case len(b.Segs) == 1:
-		s.PrepWrite(fd, b.Segs[0].Buf, off, rw)
+	case b.BufIndex != NoFixedBuffer && b.Op == OpRead:
+		s.PrepReadFixed(fd, b.Seg.Buf, off, uint16(b.BufIndex), rw)
+	case b.BufIndex != NoFixedBuffer:
+		s.PrepWriteFixed(fd, b.Seg.Buf, off, uint16(b.BufIndex), rw)
+	case b.Op == OpRead:
+		s.PrepRead(fd, b.Seg.Buf, off, rw)
 	default:
-		iov = iov[:len(b.Segs)]
-		for i := range b.Segs {
-			iov[i].Base = &b.Segs[i].Buf[0]
-			iov[i].SetLen(len(b.Segs[i].Buf))
-		}
-		if b.Op == OpRead {
-			s.PrepReadv(fd, iov, off, rw)
-		} else {
-			s.PrepWritev(fd, iov, off, rw)
-		}
+		s.PrepWrite(fd, b.Seg.Buf, off, rw)
 	}
 	if b.FixedFile {
 		s.UseFixedFile(fd)
 	}
 }
 
-// Distribute splits a completion of n bytes (a short one included) among
-// the bio's segments in order, calling fn with each segment's owner, its
-// offset within the request and how many of its bytes were transferred.
-func (b *Bio) Distribute(n int64, fn func(owner uint64, reqOff, done int64)) {
-	for _, s := range b.Segs {
-		done := min(n, int64(len(s.Buf)))
-		n -= max(done, 0)
-		fn(s.Owner, s.ReqOff, max(done, 0))
-	}
-}
-
 // Complete finishes a bio whose completion reported n bytes (n < 0: an
-// error, nothing transferred): for a read, the bytes that arrived in
-// bounce buffers are copied to the user's memory; every bounce buffer goes
-// back to pool. Call it exactly once per bio, after its CQE is reaped and
-// never before: the kernel writes into the buffers until then.
+// error, nothing transferred): for a read through a bounce buffer, the
+// bytes that arrived are copied to the user's memory, and the bounce
+// buffer goes back to pool. Call it exactly once per bio, after its CQE is
+// reaped and never before: the kernel writes into the buffer until then.
 func (b *Bio) Complete(pool *Pool, n int64) error {
-	var first error
-	for i := range b.Segs {
-		s := &b.Segs[i]
-		if !s.Bounced() {
-			n -= int64(len(s.Buf))
-			continue
-		}
-		if b.Op == OpRead && n > 0 {
-			copy(s.User, s.Buf[:min(n, int64(len(s.Buf)))])
-		}
-		n -= int64(len(s.Buf))
-		if err := pool.Put(s.bounce); err != nil && first == nil {
-			first = err
-		}
-		s.bounce, s.User = Buffer{}, nil
+	s := &b.Seg
+	if !s.Bounced() {
+		return nil
 	}
-	return first
+	if b.Op == OpRead && n > 0 {
+		copy(s.User, s.Buf[:min(n, int64(len(s.Buf)))])
+	}
+	err := pool.Put(s.bounce)
+	s.bounce, s.User = Buffer{}, nil
+	return err
 }

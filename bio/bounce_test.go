@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nowaitio/nowait/ring"
 )
 
@@ -29,10 +27,10 @@ func TestBounceUnalignedMemory(t *testing.T) {
 		src[i] = byte(i*31 + 5)
 	}
 	b := Builder{Align: Alignment{Offset: 512, Memory: 512}, Pool: pool, MaxBytes: 8192}
-	must(t, b.Add(OpWrite, fd, false, 0, 0, src, NoFixedBuffer, 1, 0))
+	must(t, b.Add(OpWrite, fd, false, 0, 0, src, NoFixedBuffer, 0))
 	src[0] ^= 0xff // the bounce copied at Add: changing the source now must not matter
-	bios := b.Finish()
-	if len(bios) != 2 || !bios[0].Segs[0].Bounced() {
+	bios := b.Bios()
+	if len(bios) != 2 || !bios[0].Seg.Bounced() {
 		t.Fatalf("bios %s, want 2 bounced", describe(bios))
 	}
 	submitAll(t, r, bios, pool)
@@ -41,8 +39,8 @@ func TestBounceUnalignedMemory(t *testing.T) {
 	dstHeap := make([]byte, 3*4096+3)
 	dst := dstHeap[3:]
 	b.Reset()
-	must(t, b.Add(OpRead, fd, false, 0, 0, dst, NoFixedBuffer, 2, 0))
-	submitAll(t, r, b.Finish(), pool)
+	must(t, b.Add(OpRead, fd, false, 0, 0, dst, NoFixedBuffer, 0))
+	submitAll(t, r, b.Bios(), pool)
 	if !bytes.Equal(dst, src) {
 		t.Fatal("data through bounce buffers differs")
 	}
@@ -54,17 +52,16 @@ func TestBounceUnalignedMemory(t *testing.T) {
 	}
 	// An exhausted pool refuses the Add whole, and keeps nothing.
 	b.Reset()
-	if err := b.Add(OpWrite, fd, false, 0, 0, src, NoFixedBuffer, 1, 0); err != ErrNoBounce || b.Len() != 0 {
+	if err := b.Add(OpWrite, fd, false, 0, 0, src, NoFixedBuffer, 0); err != ErrNoBounce || b.Len() != 0 {
 		t.Fatalf("Add with an empty pool: %v, %d pieces", err, b.Len())
 	}
 }
 
 func submitAll(t *testing.T, r *ring.Ring, bios []Bio, pool *Pool) {
 	t.Helper()
-	iov := make([]unix.Iovec, 64)
 	for i := range bios {
 		s := r.NextSQE()
-		bios[i].Prep(s, iov[i*8:])
+		bios[i].Prep(s)
 		s.UserData = uint64(i)
 	}
 	if _, err := r.Submit(); err != nil {

@@ -1,10 +1,8 @@
 package bio
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // DefaultMaxBytes is the default largest bio: big enough that a large
@@ -12,37 +10,28 @@ import (
 // monopolise the device queue.
 const DefaultMaxBytes = 1 << 20
 
-// DefaultMaxSegs bounds the iovecs of a merged bio (the kernel's UIO_MAXIOV
-// is 1024).
-const DefaultMaxSegs = 64
-
-// Builder collects the bios of one batch (the kernel calls this a plug):
-// Add splits each I/O at MaxBytes and checks its alignment; Finish sorts
-// them and merges neighbours (same file, op and flags, contiguous
-// offsets) into readv/writev bios of at most MaxBytes and MaxSegs.
+// Builder collects the bios of one request: Add splits each I/O at
+// MaxBytes, checks its alignment and bounces memory that is not aligned;
+// Bios returns them, one segment each, in the order added. (It once also
+// merged contiguous bios into readv/writev, a plug across the requests of a
+// batch; nothing placed more than one request per Builder, random I/O is
+// never contiguous, and a merged bio refused with EAGAIN fails all its
+// requests at once, so the merge was deleted: docs/decisions.md.)
 //
-// Owner: one goroutine (a shard's submitter). A Builder is reused across
-// batches (Reset) and allocates nothing once its arrays have grown to the
-// batch size.
+// Owner: one goroutine (a ring's driver). A Builder is reused (Reset) and
+// allocates nothing once its array has grown to the largest request.
 type Builder struct {
 	MaxBytes int64     // 0: DefaultMaxBytes; a multiple of Align.Offset
-	MaxSegs  int       // 0: DefaultMaxSegs
 	Align    Alignment // what every Add must meet
 	// Pool, when set, bounces memory that is not aligned to Align.Memory
 	// instead of refusing it (see Segment.User and Bio.Complete).
 	Pool *Pool
 
-	pieces []Bio     // one per Add (after splitting), in Add order
-	segs   []Segment // backing store of the pieces' segments
-	merged []Bio     // Finish's result
-	mSegs  []Segment // backing store of the merged bios' segments
+	pieces []Bio // one per Add (after splitting), in Add order
 }
 
-// Reset empties the builder for a new batch, keeping its memory.
-func (b *Builder) Reset() {
-	b.pieces, b.segs = b.pieces[:0], b.segs[:0]
-	b.merged, b.mSegs = b.merged[:0], b.mSegs[:0]
-}
+// Reset empties the builder for a new request, keeping its memory.
+func (b *Builder) Reset() { b.pieces = b.pieces[:0] }
 
 // Len is the number of pieces added since Reset.
 func (b *Builder) Len() int { return len(b.pieces) }
@@ -54,20 +43,13 @@ func (b *Builder) maxBytes() int64 {
 	return DefaultMaxBytes
 }
 
-func (b *Builder) maxSegs() int {
-	if b.MaxSegs > 0 {
-		return b.MaxSegs
-	}
-	return DefaultMaxSegs
-}
-
-// Add adds an I/O of buf at off for request owner (reqOff: where buf
-// starts in the request). bufIndex is the registered buffer holding buf,
+// Add adds an I/O of buf at off (reqOff: where buf starts in the
+// request). bufIndex is the registered buffer holding buf,
 // or NoFixedBuffer. An I/O longer than MaxBytes becomes several bios.
 // Memory that is not aligned goes through bounce buffers from Pool when
 // one is set; other misalignment is an *AlignmentError. A failed Add adds
 // nothing. ErrNoBounce says the pool is out of buffers for now.
-func (b *Builder) Add(op Op, file int32, fixedFile bool, flags Flags, off int64, buf []byte, bufIndex int, owner uint64, reqOff int64) error {
+func (b *Builder) Add(op Op, file int32, fixedFile bool, flags Flags, off int64, buf []byte, bufIndex int, reqOff int64) error {
 	if len(buf) == 0 {
 		return fmt.Errorf("bio: empty %v at %d", op, off)
 	}
@@ -89,7 +71,7 @@ func (b *Builder) Add(op Op, file int32, fixedFile bool, flags Flags, off int64,
 	mark := len(b.pieces)
 	for len(buf) > 0 {
 		n := min(int64(len(buf)), maxBytes)
-		seg := Segment{Buf: buf[:n:n], Owner: owner, ReqOff: reqOff}
+		seg := Segment{Buf: buf[:n:n], ReqOff: reqOff}
 		if bounce {
 			bb, ok := b.Pool.Get(int(n))
 			if !ok {
@@ -101,9 +83,8 @@ func (b *Builder) Add(op Op, file int32, fixedFile bool, flags Flags, off int64,
 				copy(seg.Buf, seg.User)
 			}
 		}
-		b.segs = append(b.segs, seg)
 		b.pieces = append(b.pieces, Bio{Op: op, File: file, FixedFile: fixedFile, Flags: flags,
-			Offset: off, Len: n, BufIndex: bufIndex})
+			Offset: off, Len: n, BufIndex: bufIndex, Seg: seg})
 		buf, off, reqOff = buf[n:], off+n, reqOff+n
 	}
 	return nil
@@ -115,78 +96,14 @@ var ErrNoBounce = errors.New("bio: no bounce buffer free")
 
 // undo drops the pieces added from mark on, returning their bounce buffers.
 func (b *Builder) undo(mark int) {
-	for i := mark; i < len(b.segs); i++ {
-		if b.segs[i].Bounced() {
-			b.Pool.Put(b.segs[i].bounce)
+	for i := mark; i < len(b.pieces); i++ {
+		if b.pieces[i].Seg.Bounced() {
+			b.Pool.Put(b.pieces[i].Seg.bounce)
 		}
 	}
-	b.pieces, b.segs = b.pieces[:mark], b.segs[:mark]
+	b.pieces = b.pieces[:mark]
 }
 
-// Finish sorts the pieces and merges contiguous ones; the result is valid
-// until the next Reset or Add. Pieces in registered buffers are not merged
-// (a fixed-buffer read or write takes one segment).
-func (b *Builder) Finish() []Bio {
-	for i := range b.pieces {
-		b.pieces[i].Segs = b.segs[i : i+1]
-	}
-	slices.SortStableFunc(b.pieces, comparePieces)
-	b.merged, b.mSegs = b.merged[:0], b.mSegs[:0]
-	maxBytes, maxSegs := b.maxBytes(), b.maxSegs()
-	lastSegs := 0 // segments in the last merged bio
-	for i := range b.pieces {
-		p := &b.pieces[i]
-		b.mSegs = append(b.mSegs, p.Segs[0])
-		if n := len(b.merged); n > 0 && lastSegs < maxSegs && canMerge(&b.merged[n-1], p, maxBytes) {
-			b.merged[n-1].Len += p.Len
-			lastSegs++
-			continue
-		}
-		m := *p
-		m.Segs = nil
-		b.merged = append(b.merged, m)
-		lastSegs = 1
-	}
-	// Point each merged bio at its run of segments, now that mSegs will
-	// not grow again.
-	k := 0
-	for i := range b.merged {
-		n := segCount(&b.merged[i], b.mSegs[k:])
-		b.merged[i].Segs = b.mSegs[k : k+n : k+n]
-		k += n
-	}
-	return b.merged
-}
-
-// segCount is how many segments, from the front of segs, make up m.Len.
-func segCount(m *Bio, segs []Segment) int {
-	var total int64
-	for i := range segs {
-		total += int64(len(segs[i].Buf))
-		if total >= m.Len {
-			return i + 1
-		}
-	}
-	return len(segs)
-}
-
-func comparePieces(x, y Bio) int {
-	return cmp.Or(cmp.Compare(x.File, y.File), cmpBool(x.FixedFile, y.FixedFile),
-		cmp.Compare(x.Op, y.Op), cmp.Compare(x.Flags, y.Flags), cmp.Compare(x.Offset, y.Offset))
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
-	}
-	return 1
-}
-
-func canMerge(last, p *Bio, maxBytes int64) bool {
-	return last.File == p.File && last.FixedFile == p.FixedFile && last.Op == p.Op && last.Flags == p.Flags &&
-		last.BufIndex == NoFixedBuffer && p.BufIndex == NoFixedBuffer &&
-		last.End() == p.Offset && last.Len+p.Len <= maxBytes
-}
+// Bios returns the bios added since Reset, in the order added; valid until
+// the next Reset or Add.
+func (b *Builder) Bios() []Bio { return b.pieces }

@@ -3,18 +3,15 @@
 // # Basics
 //
 // A Bio is one kernel request: a read or write of contiguous file bytes
-// from one or more memory segments, each remembering the request it
-// belongs to (Segment.Owner, ReqOff), so that one completion can be split
-// among several requests (Distribute). Bio.Prep fills an io_uring SQE.
+// from one segment of memory, which remembers where it starts in its
+// request (Segment.ReqOff). Bio.Prep fills an io_uring SQE.
 //
-// A Builder collects bios: Add checks alignment (an *AlignmentError names
-// the offset, length or memory at fault), bounces unaligned memory through
-// the Pool and splits at MaxBytes; Finish sorts and merges contiguous bios
-// of the same file, op and flags into readv/writev of at most MaxBytes and
-// MaxSegs. The runtime (aio) uses one Builder per request today, so the
-// merge joins only the pieces of one request, and Distribute, which splits
-// a merged bio's completion among requests, is not yet used by it: a plug
-// across the requests of a batch is for the caller-driven ring to measure.
+// A Builder collects the bios of one request: Add checks alignment (an
+// *AlignmentError names the offset, length or memory at fault), bounces
+// unaligned memory through the Pool and splits at MaxBytes; Bios returns
+// them in the order added. It does not merge: a plug that joined
+// contiguous bios of several requests into one readv/writev was built and
+// deleted, unused (docs/decisions.md).
 //
 // PlanWrite plans a write whose ends are not aligned to what the kernel can
 // take without blocking: the edge units to read (or zero-fill, where their
@@ -31,8 +28,6 @@
 // # Caveats
 //
 // The Builder and plans hold slices of caller memory; the memory must stay
-// valid until the bios complete. Overlapping I/O from different requests
-// is never merged, but the Builder does not order it either: the runtime's
-// range locks keep overlapping writes out of one batch. Nothing here
-// allocates once a Builder has grown to its batch size.
+// valid until the bios complete. Nothing here allocates once a Builder has
+// grown to its largest request.
 package bio
