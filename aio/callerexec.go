@@ -65,3 +65,56 @@ func (c *callerExec) close() {
 // blocking methods use the shards, so that many goroutines cannot take a
 // ring (a descriptor and its memory) each.
 const callerRingsPerP = 4
+
+// syncCtx is a one-slot context with its IOCB and event, for the blocking
+// methods, and the caller-driven ring its fast requests run on (nil past
+// the cap, or without io_uring: they go to the shard). Kept in the
+// runtime's free list: a blocking call allocates nothing.
+//
+// Owner: the goroutine that took it from the free list, until it puts it
+// back.
+type syncCtx struct {
+	ctx *Context
+	cb  IOCB
+	ev  [1]Event
+}
+
+// getSyncCtx takes a syncCtx from the free list, or makes one: nil when
+// the runtime is closed.
+func (rt *Runtime) getSyncCtx() *syncCtx {
+	rt.syncMu.Lock()
+	if n := len(rt.syncFree); n > 0 {
+		sc := rt.syncFree[n-1]
+		rt.syncFree = rt.syncFree[:n-1]
+		rt.syncMu.Unlock()
+		return sc
+	}
+	withRing := rt.backend == BackendIOUring && rt.callerRings < rt.callerRingsMax
+	if withRing {
+		rt.callerRings++
+	}
+	rt.syncMu.Unlock()
+	c, err := rt.NewContext(1)
+	var own *callerExec
+	if err == nil && withRing {
+		own, _ = newCallerExec(rt) // none: this one uses the shard
+	}
+	rt.syncMu.Lock()
+	defer rt.syncMu.Unlock()
+	if own != nil {
+		rt.syncAll = append(rt.syncAll, own)
+	} else if withRing {
+		rt.callerRings--
+	}
+	if err != nil {
+		return nil
+	}
+	c.own = own
+	return &syncCtx{ctx: c}
+}
+
+func (rt *Runtime) putSyncCtx(sc *syncCtx) {
+	rt.syncMu.Lock()
+	rt.syncFree = append(rt.syncFree, sc)
+	rt.syncMu.Unlock()
+}

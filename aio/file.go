@@ -188,59 +188,6 @@ func (f *File) SyncData() error {
 	return err
 }
 
-// syncCtx is a one-slot context with its IOCB and event, for the blocking
-// methods, and the caller-driven ring its fast requests run on (nil past
-// the cap, or without io_uring: they go to the shard). Kept in the
-// runtime's free list: a blocking call allocates nothing.
-//
-// Owner: the goroutine that took it from the free list, until it puts it
-// back.
-type syncCtx struct {
-	ctx *Context
-	cb  IOCB
-	ev  [1]Event
-}
-
-// getSyncCtx takes a syncCtx from the free list, or makes one: nil when
-// the runtime is closed.
-func (rt *Runtime) getSyncCtx() *syncCtx {
-	rt.syncMu.Lock()
-	if n := len(rt.syncFree); n > 0 {
-		sc := rt.syncFree[n-1]
-		rt.syncFree = rt.syncFree[:n-1]
-		rt.syncMu.Unlock()
-		return sc
-	}
-	withRing := rt.backend == BackendIOUring && rt.callerRings < rt.callerRingsMax
-	if withRing {
-		rt.callerRings++
-	}
-	rt.syncMu.Unlock()
-	c, err := rt.NewContext(1)
-	var own *callerExec
-	if err == nil && withRing {
-		own, _ = newCallerExec(rt) // none: this one uses the shard
-	}
-	rt.syncMu.Lock()
-	defer rt.syncMu.Unlock()
-	if own != nil {
-		rt.syncAll = append(rt.syncAll, own)
-	} else if withRing {
-		rt.callerRings--
-	}
-	if err != nil {
-		return nil
-	}
-	c.own = own
-	return &syncCtx{ctx: c}
-}
-
-func (rt *Runtime) putSyncCtx(sc *syncCtx) {
-	rt.syncMu.Lock()
-	rt.syncFree = append(rt.syncFree, sc)
-	rt.syncMu.Unlock()
-}
-
 func (f *File) do(op Op, p []byte, off int64, flags Flag) (int, error) {
 	return f.doIOCB(IOCB{Op: op, File: f, Buf: p, Offset: off, Flags: flags})
 }
@@ -269,86 +216,6 @@ func (f *File) doIOCB(cb IOCB) (int, error) {
 	return ev.N, ev.Err
 }
 
-// Truncate sets the logical size, waiting for I/O in flight beyond the new
-// size. Growing the file reads as zeros.
-func (f *File) Truncate(size int64) error {
-	if err := f.beginSizeChange("truncate", size); err != nil {
-		return err
-	}
-	defer f.opDone()
-	if size < 0 {
-		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: ErrNegativeOffset}
-	}
-	return f.truncate(size)
-}
-
-func (f *File) truncate(size int64) error {
-	ino := f.ino
-	if ino.prov.FixedSize() {
-		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: unix.EINVAL}
-	}
-	ino.locks.lockExclusive(size, maxOffset)
-	defer ino.locks.unlock(size, maxOffset, true)
-	ino.mu.Lock()
-	defer ino.mu.Unlock()
-	if err := retryEINTR(func() error { return sys.Ftruncate(ino.fd, size) }); err != nil {
-		return &Error{Op: "truncate", Path: f.name, Offset: size, Err: err}
-	}
-	ino.prov.NoteKernelSize(size)
-	ino.prov.SetLogicalSize(size)
-	ino.appendEnd = size
-	return nil
-}
-
-// beginSizeChange counts a Truncate or Allocate on the handle (so that
-// Close waits for it), or refuses it on a closed handle or runtime, or on
-// a handle not opened for writing. The caller calls opDone when it is
-// done.
-func (f *File) beginSizeChange(op string, off int64) error {
-	switch {
-	case f.rt.life.isClosed():
-		return ErrRuntimeClosed
-	case !f.acc.write:
-		return &Error{Op: op, Path: f.name, Offset: off, Err: ErrReadOnly}
-	case !f.opStart():
-		return ErrClosed
-	}
-	return nil
-}
-
-// Allocate allocates storage for [off, off+length), growing the file if
-// that lies past its end (like posix_fallocate); the new range reads as
-// zeros.
-func (f *File) Allocate(off, length int64) error {
-	if err := f.beginSizeChange("allocate", off); err != nil {
-		return err
-	}
-	defer f.opDone()
-	if off < 0 || length <= 0 || off > maxOffset-length {
-		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: unix.EINVAL}
-	}
-	return f.allocate(off, length)
-}
-
-// allocate is Allocate and OpAllocate, with the arguments checked: under
-// the range's exclusive lock, so that no write into the range runs beside
-// the fallocate.
-func (f *File) allocate(off, length int64) error {
-	ino := f.ino
-	if ino.prov.FixedSize() {
-		return nil // a device is all allocated
-	}
-	ino.locks.lockExclusive(off, off+length)
-	defer ino.locks.unlock(off, off+length, true)
-	ino.mu.Lock()
-	defer ino.mu.Unlock()
-	if err := ino.fallocateLocked(off, length); err != nil {
-		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: err}
-	}
-	ino.prov.NoteLogicalEnd(off + length)
-	return nil
-}
-
 // Close waits for this handle's I/O in flight and closes it. The file's
 // last handle in the process also cuts the append-ahead tail back to the
 // logical size and closes the descriptor. A second Close returns
@@ -368,23 +235,6 @@ func (f *File) Close() error {
 	}
 	f.rt.life.release()
 	return err
-}
-
-// cutBackLocked truncates the kernel's size back to the logical size when
-// append-ahead left it larger, counting it in rt's stats. ino.mu must be
-// held and no write may be in flight past the logical size (the caller
-// holds the range lock or has drained the file).
-func (ino *inode) cutBackLocked(rt *Runtime, name string) error {
-	logical, kernel := ino.prov.Sizes()
-	if kernel <= logical {
-		return nil
-	}
-	if err := retryEINTR(func() error { return sys.Ftruncate(ino.fd, logical) }); err != nil {
-		return &Error{Op: "truncate", Path: name, Offset: logical, Err: err}
-	}
-	ino.prov.NoteKernelSize(logical)
-	rt.stats.cutBacks.Add(1)
-	return nil
 }
 
 const maxOffset = int64(1<<63 - 1)

@@ -104,7 +104,7 @@ func (s *ringExec) planReadRanges(r *request, n int64) error {
 	run := int64(-1)
 	for s.it.Next() {
 		pos, seg := s.it.Pos(), s.it.Length()
-		if s.it.Map.Flags&iomap.FlagKnownZero != 0 {
+		if readsAsZeros(s.it.Map) {
 			if run >= 0 {
 				if err := s.planReadRun(r, run, pos); err != nil {
 					return err
@@ -128,6 +128,20 @@ func (s *ringExec) planReadRanges(r *request, n int64) error {
 	}
 	s.planBios(kindRead)
 	return nil
+}
+
+// readsAsZeros is the read body's switch on the mapping's type, as the
+// kernel's direct-I/O loop switches on it: storage that reads as zeros
+// and that the runtime knows of (a hole or unwritten extent it made, or
+// past the logical size: FlagKnownZero) is cleared in place, with no I/O;
+// data (mapped, delayed, inline) and zeros the runtime only heard of from
+// FIEMAP are read from the kernel, which is the authority on them.
+func readsAsZeros(m iomap.Iomap) bool {
+	switch m.Type {
+	case iomap.TypeHole, iomap.TypeUnwritten:
+		return m.Flags&iomap.FlagKnownZero != 0
+	}
+	return false
 }
 
 // planReadRun plans a read of [lo, hi): the unaligned edges read whole
