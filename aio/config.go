@@ -30,7 +30,8 @@ func (b Backend) String() string {
 	return fmt.Sprintf("Backend(%d)", uint8(b))
 }
 
-// Config configures a Runtime. The zero value is a good default.
+// Config configures a Runtime. The zero value is a good default. A value:
+// New keeps its own copy.
 type Config struct {
 	Shards     int     // per-core submitters; 0 means runtime.GOMAXPROCS(0)
 	QueueDepth int     // ring entries per shard; 0 means 256

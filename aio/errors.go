@@ -66,6 +66,7 @@ const MaxIOBytes = 1 << 30
 
 // Error is an I/O error with its context: the operation, the file and the
 // offset. It unwraps to the errno, so errors.Is(err, syscall.EIO) works.
+// Immutable once returned.
 type Error struct {
 	Op     string // "read", "write", "fsync", ...
 	Path   string

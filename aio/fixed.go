@@ -39,6 +39,7 @@ func (fs *fixedSlots) put(i int32) { fs.free = append(fs.free, i) }
 
 // fixedRef is an inode's slot in a runtime's rings and how many of the
 // runtime's handles of it are open: handles of one file share one slot.
+// Owner: guarded by Runtime.mu.
 type fixedRef struct {
 	slot int32
 	refs int

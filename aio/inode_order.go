@@ -76,7 +76,8 @@ func (ino *inode) setSyncErr(err error) {
 	ino.syncErr.CompareAndSwap(nil, &syncFailure{err})
 }
 
-// syncFailure boxes the sticky error for the atomic pointer.
+// syncFailure boxes the sticky error for the atomic pointer; immutable
+// once stored.
 type syncFailure struct{ err error }
 
 // reserveAppend takes the next n bytes at the logical end for one append:

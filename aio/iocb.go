@@ -17,7 +17,7 @@ const (
 
 // opSpec is one row of the op table: what the rest of the runtime needs to
 // know of an op, in one place. Adding an op is adding its row, its router
-// case and its executor functions.
+// case and its executor functions. The table is immutable.
 type opSpec struct {
 	name     string
 	modifies bool // needs a handle opened for writing; counted by barriers as a write
@@ -70,7 +70,8 @@ type IOCB struct {
 	appended bool // set by File.Write alone: Offset is the range it reserved
 }
 
-// Event is the completion of one IOCB.
+// Event is the completion of one IOCB: a value, the caller's once
+// GetEvents has returned it.
 type Event struct {
 	IOCB *IOCB
 	N    int   // bytes transferred; a read shorter than len(Buf) reached the end of the file

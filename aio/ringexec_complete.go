@@ -33,7 +33,7 @@ type bioSlot struct {
 
 // slotSpec is one row of the slot-kind table: how a kernel request of a
 // kind becomes an SQE, and what its completion does. Adding a kind is
-// adding its row.
+// adding its row. The table is immutable.
 type slotSpec struct {
 	// prep fills the SQE (the file named by fixed slot or descriptor).
 	prep func(sl *bioSlot, sqe *ring.SQE)

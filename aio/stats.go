@@ -2,7 +2,8 @@ package aio
 
 import "sync/atomic"
 
-// Stats counts what the runtime did, by path.
+// Stats counts what the runtime did, by path: a snapshot (Runtime.Stats),
+// the caller's copy.
 type Stats struct {
 	Backend string // "io_uring" or "syscall"
 	// BackendReason says why the syscall backend is in use when io_uring
