@@ -94,7 +94,7 @@ func (rt *Runtime) getSyncCtx() *syncCtx {
 		rt.callerRings++
 	}
 	rt.syncMu.Unlock()
-	c, err := rt.NewContext(1)
+	c, err := rt.newContext(1) // its fast requests run on its caller ring
 	var own *callerExec
 	if err == nil && withRing {
 		own, _ = newCallerExec(rt) // none: this one uses the shard

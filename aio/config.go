@@ -45,6 +45,10 @@ type Config struct {
 	// rather than a descriptor (cheaper per I/O); files opened beyond it
 	// use their descriptor. 0 means 1024; -1 registers none.
 	FixedFiles int
+	// SharedRings makes Contexts hand their requests to the shards' rings
+	// instead of driving a ring of their own (the first design; kept to
+	// measure the two against each other).
+	SharedRings bool
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -16,8 +16,9 @@ import (
 // completion delivery holds.
 type Context struct {
 	rt    *Runtime
-	fast  executor    // the ring executor of this context's requests (nil: syscall backend)
+	fast  executor    // the shard of this context's requests (nil: syscall backend)
 	own   *callerExec // a ring its submitter drives itself (File's blocking methods), or nil
+	cring *ctxRing    // the context's own ring (user contexts), or nil: the shard's
 	depth int
 	slots []request
 
@@ -34,8 +35,28 @@ type Context struct {
 	timer *time.Timer
 }
 
-// NewContext makes a context with room for depth requests in flight.
+// NewContext makes a context with room for depth requests in flight. On
+// io_uring it drives a ring of its own (unless Config.SharedRings), into
+// which Submit puts what the kernel can do without blocking and from
+// which GetEvents reaps.
 func (rt *Runtime) NewContext(depth int) (*Context, error) {
+	c, err := rt.newContext(depth)
+	if err != nil || rt.backend != BackendIOUring || rt.cfg.SharedRings {
+		return c, err
+	}
+	cr, err := newCtxRing(rt, depth)
+	if err != nil {
+		return c, nil // before Linux 6.13, or out of descriptors: the shard's ring
+	}
+	c.cring = cr
+	if !rt.track(c) {
+		c.Close()
+		return nil, ErrRuntimeClosed
+	}
+	return c, nil
+}
+
+func (rt *Runtime) newContext(depth int) (*Context, error) {
 	if depth < 1 || depth > 65536 {
 		return nil, ErrBadDepth
 	}
@@ -94,8 +115,17 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	c.life.acquire(int64(n))
 	c.freeMu.Unlock()
 
+	if c.cring != nil {
+		// The requests the ring executor can take are placed on the
+		// context's ring under its lock, and submitted in one enter.
+		c.cring.mu.Lock()
+	}
 	for i, slot := range ids {
 		c.rt.start(&c.slots[slot], iocbs[i])
+	}
+	if c.cring != nil {
+		c.cring.submitLocked()
+		c.cring.mu.Unlock()
 	}
 	if n < len(iocbs) {
 		releaseOps(iocbs[n:])
@@ -163,6 +193,23 @@ func (c *Context) wake() {
 	case c.notify <- struct{}{}:
 	default:
 	}
+	if c.cring != nil {
+		c.cring.kick() // a GetEvents waiting in the ring
+	}
+}
+
+// ready reports whether a GetEvents need not wait: a completion is queued,
+// or the context is closing.
+func (c *Context) ready() bool {
+	if !c.done.empty() {
+		return true
+	}
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 // GetEvents waits until at least minEvents requests have completed (at
@@ -185,20 +232,47 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 		if closed && n == 0 {
 			return 0, ErrContextClosed
 		}
-		if n >= minEvents || timeout == 0 || closed {
+		if closed {
 			return n, nil
 		}
-		if timeout < 0 {
-			select {
-			case <-c.notify:
-			case <-c.closing:
+		if n < len(events) && c.cring != nil && c.cring.pump() > 0 {
+			continue // reaped: take what it completed
+		}
+		if n >= minEvents || timeout == 0 {
+			return n, nil
+		}
+		left := time.Duration(0) // no limit
+		if timeout > 0 {
+			if left = time.Until(deadline); left <= 0 {
+				return n, nil
 			}
+		}
+		if c.cring != nil {
+			if c.cring.isClosed() {
+				return n, nil // the runtime closed: take returns closed next
+			}
+			c.cring.wait(left, c.ready)
 			continue
 		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return n, nil
+		if c.waitNotify(left) {
+			return n, nil // timed out
 		}
+	}
+}
+
+// waitNotify waits for a completion or Close on the notify channel, at
+// most left (0: no limit), with the context rings reaped meanwhile (this
+// context's requests may wait on theirs: a barrier, a range lock). It
+// reports whether it timed out.
+func (c *Context) waitNotify(left time.Duration) bool {
+	helping := reap.help()
+	timedOut := false
+	if left == 0 {
+		select {
+		case <-c.notify:
+		case <-c.closing:
+		}
+	} else {
 		if c.timer == nil {
 			c.timer = time.NewTimer(left)
 		} else {
@@ -210,8 +284,13 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 		case <-c.closing:
 			c.timer.Stop()
 		case <-c.timer.C:
+			timedOut = true
 		}
 	}
+	if helping {
+		reap.unhelp()
+	}
+	return timedOut
 }
 
 // take moves completed requests into events and frees their slots. The
@@ -259,13 +338,27 @@ func (c *Context) Close() error {
 	c.freeMu.Unlock()
 	close(c.closing)
 	c.life.close()
-	c.life.wait() // every request submitted has been delivered
+	if c.cring != nil {
+		c.cring.kick() // a GetEvents waiting in the ring returns
+		for !c.life.drained() {
+			if c.cring.pump() == 0 {
+				c.cring.wait(0, c.life.drained)
+			}
+		}
+	} else {
+		waitHelped(c.life.done) // every request submitted has been delivered
+	}
 	c.getMu.Lock()
 	defer c.getMu.Unlock()
 	var drop [16]Event
 	for {
 		if n, _ := c.take(drop[:]); n == 0 {
-			return nil
+			break
 		}
 	}
+	if c.cring != nil {
+		c.cring.close()
+		c.rt.untrack(c)
+	}
+	return nil
 }

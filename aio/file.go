@@ -224,7 +224,7 @@ func (f *File) Close() error {
 	if !f.life.close() {
 		return ErrClosed
 	}
-	f.life.wait()
+	waitHelped(f.life.done) // its requests may sit in a context ring no one reaps
 	f.rt.unregisterFixed(f)
 	err := f.ino.detach(f.rt, f.name)
 	f.rt.mu.Lock()

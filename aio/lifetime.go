@@ -59,5 +59,15 @@ func (l *lifetime) close() bool {
 // wait returns once closing has begun and every user has released.
 func (l *lifetime) wait() { <-l.done }
 
+// drained reports, without waiting, whether wait would return at once.
+func (l *lifetime) drained() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // isClosed reports whether closing has begun.
 func (l *lifetime) isClosed() bool { return l.state.Load()&lifeClosed != 0 }

@@ -45,11 +45,20 @@ func (l *rangeLock) tryShared(off, end int64) bool {
 }
 
 // lockExclusive waits until [off, end) overlaps no lock, then takes it.
+// A shared holder may be a fast write in a context ring that no one
+// reaps while its user waits in the runtime: the reaper runs meanwhile.
 func (l *rangeLock) lockExclusive(off, end int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	helping := false
 	for l.conflictsLocked(off, end, true) {
+		if !helping {
+			helping = reap.help()
+		}
 		l.cond.Wait()
+	}
+	if helping {
+		reap.unhelp()
 	}
 	l.held = append(l.held, heldRange{off, end, true})
 }

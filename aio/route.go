@@ -79,13 +79,17 @@ func allocLength(cb *IOCB) int64 {
 
 // dispatch sends r where route says: Submit's last step (byCaller), and
 // the way back in for a request a barrier held. Only the submitting
-// goroutine drives its context's own ring: a resubmission, which runs on
-// whichever goroutine released the barrier, goes to the shard.
+// goroutine drives its context's own ring (a user context's, whose lock
+// Submit holds, or a blocking method's caller ring): a resubmission, which
+// runs on whichever goroutine released the barrier, goes to the shard.
 func (rt *Runtime) dispatch(r *request, byCaller bool) {
 	switch rt.route(r) {
 	case pathDone:
 		rt.finish(r, 0, r.err)
 	case pathFast:
+		if byCaller && r.ctx.cring != nil && r.ctx.cring.placeLocked(r) {
+			return // Submit holds the ring's lock and submits when its batch is placed
+		}
 		if byCaller && r.ctx.own != nil && r.ctx.own.run(r) {
 			return
 		}

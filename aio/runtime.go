@@ -32,9 +32,10 @@ type Runtime struct {
 	fixedSlots     fixedSlots           // guarded by mu
 	fixedByInode   map[*inode]*fixedRef // guarded by mu
 
-	life  lifetime // users: the open files; Close waits for them
-	mu    sync.Mutex
-	files map[*File]struct{} // guarded by mu
+	life     lifetime // users: the open files; Close waits for them
+	mu       sync.Mutex
+	files    map[*File]struct{}    // guarded by mu
+	contexts map[*Context]struct{} // contexts with a ring of their own, closed by Close (guarded by mu)
 }
 
 // New starts a runtime. With BackendAuto it uses io_uring when the kernel
@@ -50,7 +51,7 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, fixedByInode: map[*inode]*fixedRef{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
+	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, contexts: map[*Context]struct{}{}, fixedByInode: map[*inode]*fixedRef{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
 	rt.life.init()
 	rt.callerRingsMax = callerRingsPerP * runtime.GOMAXPROCS(0)
 	rt.backend = BackendSyscall
@@ -183,6 +184,11 @@ func (rt *Runtime) Close() error {
 	// stop only once every file has closed. No file opens any more (Open
 	// acquires the lifetime under rt.mu).
 	rt.life.wait()
+	// Contexts with a ring of their own close too: their rings must not
+	// outlive the runtime. A GetEvents waiting returns ErrContextClosed.
+	for _, c := range rt.openContexts() {
+		c.Close()
+	}
 	rt.workers.stop()
 	rt.stopShards()
 	rt.syncMu.Lock()
@@ -194,6 +200,34 @@ func (rt *Runtime) Close() error {
 		errs = append(errs, fmt.Errorf("aio: buffer pool: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// track records a context with a ring of its own, unless the runtime is
+// closing.
+func (rt *Runtime) track(c *Context) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.life.isClosed() {
+		return false
+	}
+	rt.contexts[c] = struct{}{}
+	return true
+}
+
+func (rt *Runtime) untrack(c *Context) {
+	rt.mu.Lock()
+	delete(rt.contexts, c)
+	rt.mu.Unlock()
+}
+
+func (rt *Runtime) openContexts() []*Context {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	cs := make([]*Context, 0, len(rt.contexts))
+	for c := range rt.contexts {
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 func (rt *Runtime) openFiles() []*File {

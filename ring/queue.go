@@ -136,7 +136,7 @@ func (r *Ring) CompletionsPending() bool {
 	if r.cq.cqes == nil {
 		return false
 	}
-	return atomic.LoadUint32(r.cq.tail) != *r.cq.head || r.cqNeedsEnter()
+	return atomic.LoadUint32(r.cq.tail) != atomic.LoadUint32(r.cq.head) || r.cqNeedsEnter()
 }
 
 // CQReady is how many CQEs can be reaped without entering the kernel.
@@ -144,7 +144,7 @@ func (r *Ring) CQReady() uint32 {
 	if r.cq.cqes == nil {
 		return 0
 	}
-	return atomic.LoadUint32(r.cq.tail) - *r.cq.head
+	return atomic.LoadUint32(r.cq.tail) - atomic.LoadUint32(r.cq.head) // head too: Await reads it beside the reaper
 }
 
 // Reap copies up to len(dst) completions into dst, frees their slots and

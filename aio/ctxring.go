@@ -1,0 +1,177 @@
+package aio
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nowaitio/nowait/ring"
+)
+
+// ctxRing is a Context's own ring, driven by the Context's users: Submit
+// places its requests and enters the kernel once to submit them, without
+// waiting; GetEvents reaps the CQ itself and, when there is nothing, waits
+// in io_uring_enter. No goroutine stands between them and the kernel (a
+// shard costs two thread wake-ups per I/O). The ring is made without
+// SINGLE_ISSUER, so any thread may enter it, with COOP_TASKRUN: a
+// completion's task work runs on the thread that submitted it when that
+// thread next enters the kernel (or at once, if it sleeps), which is
+// where a Submit-then-GetEvents goroutine waits.
+//
+// Completions that do not come through this ring (a worker's, a shard's,
+// one finished at Submit) are delivered to the Context's queue as before;
+// when a GetEvents waits in the ring, the deliverer posts a CQE into it
+// (ring.SendMsgRing) to wake it.
+//
+// Owner: whoever holds mu (a Submit placing requests, a GetEvents, a
+// Close or the runtime's reaper reaping); mu is never held across a wait.
+// waiting and the ring's descriptor are read by anyone.
+type ctxRing struct {
+	mu sync.Mutex
+	ringExec
+	waiting atomic.Bool // someone waits in io_uring_enter: post a CQE to wake it
+	closed  bool        // guarded by mu
+	counted int         // kernel requests in flight as last added to reap.inflight (guarded by mu)
+}
+
+// newCtxRing makes a ring for a context of depth requests, with room for
+// a few kernel requests each, and registers the runtime's reap eventfd
+// with it (signals off: on only while a Close waits, see reaper.go).
+func newCtxRing(rt *Runtime, depth int) (*ctxRing, error) {
+	entries := uint32(min(max(2*depth, 8), 4096))
+	r, err := ring.New(ring.Config{Entries: entries, CoopTaskrun: true})
+	if err != nil {
+		return nil, err
+	}
+	c := &ctxRing{}
+	c.init(rt, r, int(r.SQEntries()), int(r.CQEntries()))
+	// Wake-ups from other goroutines are CQEs posted into the ring
+	// (IORING_REGISTER_SEND_MSG_RING, Linux 6.13): without it, the
+	// context uses the shards.
+	if err := ring.SendMsgRing(r.Fd(), wakeTag, 0); err != nil {
+		r.Close()
+		return nil, err
+	}
+	c.ring.Reap(c.cqes)
+	if err := reap.add(c); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// account tells the reaper how many kernel requests are in flight here.
+// mu is held.
+func (c *ctxRing) account() {
+	if d := c.inflight - c.counted; d != 0 {
+		reap.inflight.Add(int64(d))
+		c.counted = c.inflight
+	}
+}
+
+// placeLocked places r on the ring (its SQEs are submitted by
+// submitLocked). It reports false, having done nothing, when the ring
+// cannot take r (it broke, or has no room): the caller uses the shard.
+// mu is held.
+func (c *ctxRing) placeLocked(r *request) bool {
+	if c.broken || c.closed || !c.place(r) {
+		return false
+	}
+	c.rt.stats.callerDriven.Add(1)
+	return true
+}
+
+// submitLocked hands the placed SQEs to the kernel, without waiting. When
+// the kernel refuses for now (EBUSY, EAGAIN: its completion backlog is
+// full), it reaps and tries again; what stays queued is submitted by the
+// next Submit or GetEvents. mu is held.
+func (c *ctxRing) submitLocked() {
+	defer c.account()
+	for try := 0; try < 4 && c.ring.SQPending() > 0; try++ {
+		_, err := c.ring.Submit()
+		if err == nil {
+			return
+		}
+		c.enterFailed(err)
+		if c.broken {
+			c.flushWakes() // what enterFailed took back went to the workers
+			return
+		}
+		c.reapLocked()
+	}
+}
+
+// reapLocked completes every CQE the ring has and returns how many it
+// took. mu is held.
+func (c *ctxRing) reapLocked() int {
+	total := 0
+	for {
+		n := c.ring.Reap(c.cqes)
+		for i := range n {
+			if ud := c.cqes[i].UserData; ud != wakeTag {
+				c.complete(int32(ud), c.cqes[i].Res)
+			}
+		}
+		total += n
+		if n < len(c.cqes) {
+			break
+		}
+	}
+	c.flushWakes()
+	c.account()
+	return total
+}
+
+// pump submits what is queued and reaps what is done; it reports how many
+// CQEs it reaped.
+func (c *ctxRing) pump() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0
+	}
+	if c.ring.SQPending() > 0 {
+		c.submitLocked()
+	}
+	return c.reapLocked()
+}
+
+// wait waits in io_uring_enter until the ring has a CQE or timeout passes
+// (timeout <= 0: no limit), unless ready says there is no need (checked
+// after waiting is announced, so that a deliverer either sees the flag or
+// is seen by the check).
+func (c *ctxRing) wait(timeout time.Duration, ready func() bool) {
+	c.waiting.Store(true)
+	if !ready() {
+		c.ring.Await(1, timeout) // an error is a broken ring: pump hands its work to the workers
+	}
+	c.waiting.Store(false)
+}
+
+// kick wakes a waiter with a CQE, if one waits.
+func (c *ctxRing) kick() {
+	if c.waiting.Load() {
+		ring.SendMsgRing(c.ring.Fd(), wakeTag, 0) // refused only before Linux 6.13: newCtxRing checked
+	}
+}
+
+// close closes the ring once the context has no request in flight.
+func (c *ctxRing) close() {
+	reap.remove(c)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		c.ring.Close()
+		reap.inflight.Add(int64(-c.counted)) // none, unless the ring broke with requests in the kernel
+		c.counted = 0
+	}
+}
+
+// isClosed reports whether the ring is closed (the runtime closed under
+// a context that was never closed).
+func (c *ctxRing) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}

@@ -1,0 +1,164 @@
+package aio
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+	"time"
+)
+
+// contextWithRing makes a context of depth on its own ring, skipping where
+// the runtime cannot give it one (the syscall backend, a kernel before
+// 6.13), and an 8 MiB written file.
+func contextWithRing(t *testing.T, rt *Runtime, depth int) (*Context, *File) {
+	t.Helper()
+	skipWithoutRing(t, "a context ring is the io_uring backend's")
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, 8<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	ctx, err := rt.NewContext(depth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.cring == nil && rt.cfg.SharedRings {
+		t.Skip("NOWAIT_SHARED_RINGS=1: contexts use the shards' rings")
+	}
+	if ctx.cring == nil {
+		t.Skip("no context ring here (IORING_REGISTER_SEND_MSG_RING needs Linux 6.13)")
+	}
+	return ctx, f
+}
+
+// TestContextRingCarriesTheFastPath: a context's fast requests go on its own
+// ring (counted as caller-driven), come back whole, and a worker's
+// completion wakes a GetEvents that waits in the ring without a deadline.
+func TestContextRingCarriesTheFastPath(t *testing.T) {
+	rt := newRuntime(t, Config{})
+	ctx, f := contextWithRing(t, rt, 32)
+	defer ctx.Close()
+	bufs := make([][]byte, 32)
+	cbs := make([]*IOCB, 32)
+	for i := range cbs {
+		bufs[i] = AlignedBuffer(4096)
+		for k := range bufs[i] {
+			bufs[i][k] = byte(i + 1)
+		}
+		cbs[i] = &IOCB{Op: OpWrite, File: f, Buf: bufs[i], Offset: int64(i) * 65536, UserData: uint64(i)}
+	}
+	before := rt.Stats()
+	if n, err := ctx.Submit(cbs...); n != 32 || err != nil {
+		t.Fatalf("Submit: %d, %v", n, err)
+	}
+	events := make([]Event, 32)
+	for got := 0; got < 32; {
+		n, err := ctx.GetEvents(32-got, events[got:], -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += n
+	}
+	for _, ev := range events {
+		if ev.Err != nil || ev.N != 4096 {
+			t.Fatalf("event %+v", ev)
+		}
+	}
+	after := rt.Stats()
+	if d := after.CallerDriven - before.CallerDriven; d != 32 {
+		t.Errorf("%d of 32 requests placed on the context's ring, want all", d)
+	}
+	// An unaligned write goes to a worker; its completion must wake a
+	// GetEvents waiting in the ring.
+	odd := []byte("context ring")
+	if _, err := ctx.Submit(&IOCB{Op: OpWrite, File: f, Buf: odd, Offset: 1001}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ctx.GetEvents(1, events[:1], -1)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil || events[0].Err != nil {
+			t.Fatalf("GetEvents: %v, event %+v", err, events[0])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a worker's completion did not wake a GetEvents waiting in the context ring")
+	}
+	got := make([]byte, len(odd))
+	if _, err := f.ReadAt(got, 1001); err != nil || !bytes.Equal(got, odd) {
+		t.Fatalf("read back: %v %q", err, got)
+	}
+}
+
+// TestContextRingNeverStrandsAWaiter: requests a user submitted on a
+// context ring and did not collect are reaped whenever the runtime waits
+// for them: a blocking Sync behind them (a barrier), an unaligned
+// blocking write over them (a range lock), Truncate, File.Close, and
+// Runtime.Close with the context still open and a GetEvents waiting on it.
+// Without the reaper every one of these waits for ever.
+func TestContextRingNeverStrandsAWaiter(t *testing.T) {
+	steps := []struct {
+		name string
+		do   func(rt *Runtime, f *File) error
+	}{
+		{"Sync", func(_ *Runtime, f *File) error { return f.Sync() }},
+		{"unaligned WriteAt over them", func(_ *Runtime, f *File) error { _, err := f.WriteAt([]byte("over"), 4094); return err }},
+		{"Truncate", func(_ *Runtime, f *File) error { return f.Truncate(4 << 20) }},
+		{"File.Close", func(_ *Runtime, f *File) error { return f.Close() }},
+		{"Runtime.Close", func(rt *Runtime, _ *File) error { return rt.Close() }},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			rt := newRuntime(t, Config{})
+			ctx, f := contextWithRing(t, rt, 64)
+			cbs := make([]*IOCB, 64)
+			for i := range cbs {
+				cbs[i] = &IOCB{Op: OpWrite, File: f, Buf: AlignedBuffer(4096), Offset: int64(i) * 4096}
+			}
+			if n, err := ctx.Submit(cbs...); n != 64 || err != nil {
+				t.Fatalf("Submit: %d, %v", n, err)
+			}
+			waiter := make(chan error, 1)
+			if st.name == "Runtime.Close" {
+				go func() {
+					time.Sleep(10 * time.Millisecond) // let Close find it waiting, or not: either way it returns
+					var ev [1]Event
+					for {
+						if _, err := ctx.GetEvents(1, ev[:], -1); err != nil {
+							waiter <- err
+							return
+						}
+					}
+				}()
+			}
+			done := make(chan error, 1)
+			go func() { done <- st.do(rt, f) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("%s waited for ever for requests left in a context ring", st.name)
+			}
+			if st.name == "Runtime.Close" {
+				select {
+				case err := <-waiter:
+					if !errors.Is(err, ErrContextClosed) {
+						t.Fatalf("GetEvents after Runtime.Close: %v, want ErrContextClosed", err)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("a GetEvents waiting on the context did not return after Runtime.Close")
+				}
+				return
+			}
+			if err := ctx.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
