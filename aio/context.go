@@ -3,6 +3,7 @@ package aio
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,10 @@ type Context struct {
 
 	getMu sync.Mutex // one GetEvents (or Close) consumes done at a time
 	timer *time.Timer
+	// chanWait: a GetEvents waits on notify, not in the context's ring
+	// (nothing of its was in flight there); a Submit that puts work on
+	// the ring wakes it to wait there instead.
+	chanWait atomic.Bool
 }
 
 // NewContext makes a context with room for depth requests in flight. On
@@ -115,17 +120,20 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	c.life.acquire(int64(n))
 	c.freeMu.Unlock()
 
-	if c.cring != nil {
-		// The requests the ring executor can take are placed on the
-		// context's ring under its lock, and submitted in one enter.
-		c.cring.mu.Lock()
-	}
+	// The requests the ring executor can take are placed on the context's
+	// ring under its lock, and submitted in one enter. The lock is only
+	// tried: while a GetEvents holds it (reaping), or another Submit, this
+	// batch goes to the shard, and Submit never waits for it.
+	onRing := c.cring != nil && c.cring.mu.TryLock()
 	for i, slot := range ids {
-		c.rt.start(&c.slots[slot], iocbs[i])
+		c.rt.start(&c.slots[slot], iocbs[i], onRing)
 	}
-	if c.cring != nil {
+	if onRing {
 		c.cring.submitLocked()
 		c.cring.mu.Unlock()
+		if c.chanWait.Load() && c.cring.busy.Load() > 0 {
+			c.wake()
+		}
 	}
 	if n < len(iocbs) {
 		releaseOps(iocbs[n:])
@@ -251,11 +259,22 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 			if c.cring.isClosed() {
 				return n, nil // the runtime closed: take returns closed next
 			}
-			c.cring.wait(left, c.ready)
-			continue
+			// Kernel requests in flight in the ring: wait there, for their
+			// CQEs (a delivery from elsewhere posts one). None: what is
+			// awaited is on a worker or a shard, and a goroutine parked on
+			// the channel gives its P to them at once, where a thread
+			// asleep in io_uring_enter keeps it for up to 20 µs.
+			c.chanWait.Store(true)
+			if c.cring.busy.Load() > 0 {
+				c.chanWait.Store(false)
+				c.cring.wait(left, c.ready)
+				continue
+			}
 		}
-		if c.waitNotify(left) {
-			return n, nil // timed out
+		timedOut := c.waitNotify(left)
+		c.chanWait.Store(false)
+		if timedOut {
+			return n, nil
 		}
 	}
 }

@@ -29,9 +29,10 @@ import (
 type ctxRing struct {
 	mu sync.Mutex
 	ringExec
-	waiting atomic.Bool // someone waits in io_uring_enter: post a CQE to wake it
-	closed  bool        // guarded by mu
-	counted int         // kernel requests in flight as last added to reap.inflight (guarded by mu)
+	waiting atomic.Bool  // someone waits in io_uring_enter: post a CQE to wake it
+	closed  bool         // guarded by mu
+	counted int          // kernel requests in flight as last added to reap.inflight (guarded by mu)
+	busy    atomic.Int64 // kernel requests in flight here, for waiters to read without mu
 }
 
 // newCtxRing makes a ring for a context of depth requests, with room for
@@ -66,6 +67,7 @@ func (c *ctxRing) account() {
 	if d := c.inflight - c.counted; d != 0 {
 		reap.inflight.Add(int64(d))
 		c.counted = c.inflight
+		c.busy.Store(int64(c.inflight))
 	}
 }
 
@@ -165,6 +167,7 @@ func (c *ctxRing) close() {
 		c.ring.Close()
 		reap.inflight.Add(int64(-c.counted)) // none, unless the ring broke with requests in the kernel
 		c.counted = 0
+		c.busy.Store(0)
 	}
 }
 

@@ -78,16 +78,17 @@ func allocLength(cb *IOCB) int64 {
 }
 
 // dispatch sends r where route says: Submit's last step (byCaller), and
-// the way back in for a request a barrier held. Only the submitting
+// the way back in for a request a barrier held. onRing: the caller holds
+// the context ring's lock. Only the submitting
 // goroutine drives its context's own ring (a user context's, whose lock
 // Submit holds, or a blocking method's caller ring): a resubmission, which
 // runs on whichever goroutine released the barrier, goes to the shard.
-func (rt *Runtime) dispatch(r *request, byCaller bool) {
+func (rt *Runtime) dispatch(r *request, byCaller, onRing bool) {
 	switch rt.route(r) {
 	case pathDone:
 		rt.finish(r, 0, r.err)
 	case pathFast:
-		if byCaller && r.ctx.cring != nil && r.ctx.cring.placeLocked(r) {
+		if onRing && r.ctx.cring.placeLocked(r) {
 			return // Submit holds the ring's lock and submits when its batch is placed
 		}
 		if byCaller && r.ctx.own != nil && r.ctx.own.run(r) {

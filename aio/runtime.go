@@ -114,7 +114,7 @@ func (rt *Runtime) Stats() Stats {
 }
 
 // start takes a validated IOCB into slot r and sends it on its way.
-func (rt *Runtime) start(r *request, cb *IOCB) {
+func (rt *Runtime) start(r *request, cb *IOCB, onRing bool) {
 	f := cb.File
 	*r = request{ctx: r.ctx, slot: r.slot, iocb: cb, file: f, op: cb.Op, off: cb.Offset, buf: cb.Buf, flg: cb.Flags}
 	if r.op == OpAllocate {
@@ -135,7 +135,7 @@ func (rt *Runtime) start(r *request, cb *IOCB) {
 	// slice until finish, so the buffer stays reachable, and Go's heap
 	// collector does not move objects; runtime.Pinner would add an
 	// allocation per I/O for no safety (docs/decisions.md).
-	rt.dispatch(r, true)
+	rt.dispatch(r, true, onRing)
 }
 
 // finish completes r with its result. It is the last thing done with a

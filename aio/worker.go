@@ -102,4 +102,4 @@ func (w *workers) stop() {
 
 // resubmit sends a request a barrier held back on its way, through the
 // router like a new one.
-func (rt *Runtime) resubmit(r *request) { rt.dispatch(r, false) }
+func (rt *Runtime) resubmit(r *request) { rt.dispatch(r, false, false) }
