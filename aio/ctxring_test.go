@@ -49,22 +49,8 @@ func TestContextRingCarriesTheFastPath(t *testing.T) {
 		cbs[i] = &IOCB{Op: OpWrite, File: f, Buf: bufs[i], Offset: int64(i) * 65536, UserData: uint64(i)}
 	}
 	before := rt.Stats()
-	if n, err := ctx.Submit(cbs...); n != 32 || err != nil {
-		t.Fatalf("Submit: %d, %v", n, err)
-	}
 	events := make([]Event, 32)
-	for got := 0; got < 32; {
-		n, err := ctx.GetEvents(32-got, events[got:], -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got += n
-	}
-	for _, ev := range events {
-		if ev.Err != nil || ev.N != 4096 {
-			t.Fatalf("event %+v", ev)
-		}
-	}
+	submitAndCollect(t, ctx, cbs, events, 4096)
 	after := rt.Stats()
 	if d := after.CallerDriven - before.CallerDriven; d != 32 {
 		t.Errorf("%d of 32 requests placed on the context's ring, want all", d)

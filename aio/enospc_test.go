@@ -60,16 +60,7 @@ func TestENOSPCKeepsExactSize(t *testing.T) {
 			}
 			want = append(want, rec...)
 			checkSizeAfterSync(t, f, path, int64(len(want)), "after space was freed")
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
-			got, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("on disk %d bytes, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
-			}
+			closeAndCheckDisk(t, f, path, want)
 		})
 	}
 }

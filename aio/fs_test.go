@@ -45,19 +45,11 @@ func TestReopenWrittenOutside(t *testing.T) {
 				if _, err := f.WriteAt(add, int64(c.off)); err != nil {
 					t.Fatalf("%+v: WriteAt: %v", c, err)
 				}
-				if err := f.Close(); err != nil {
-					t.Fatal(err)
-				}
 				want := make([]byte, max(c.old, c.off+c.n))
 				copy(want, old)
 				copy(want[c.off:], add)
-				got, err := os.ReadFile(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%+v: on disk %d bytes, want %d; first difference at %d", c, len(got), len(want), firstDiff(got, want))
-				}
+				t.Logf("case %+v", c) // named in the output if the check below fails
+				closeAndCheckDisk(t, f, name, want)
 			}
 		})
 	}
@@ -120,16 +112,7 @@ func TestReopenOverDirtyCache(t *testing.T) {
 				t.Fatal(err)
 			}
 			copy(want[95001:], add)
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
-			got, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("on disk %d bytes, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
-			}
+			closeAndCheckDisk(t, f, path, want)
 		})
 	}
 }
@@ -142,4 +125,20 @@ func loopFilesystemNamed(name string) loopFS {
 		}
 	}
 	panic("no loop filesystem " + name)
+}
+
+// closeAndCheckDisk closes f and checks the file on disk, read with plain
+// os calls, against want.
+func closeAndCheckDisk(t *testing.T, f *File, path string, want []byte) {
+	t.Helper()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("on disk %d bytes, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+	}
 }

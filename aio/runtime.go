@@ -220,22 +220,17 @@ func (rt *Runtime) untrack(c *Context) {
 	rt.mu.Unlock()
 }
 
-func (rt *Runtime) openContexts() []*Context {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	cs := make([]*Context, 0, len(rt.contexts))
-	for c := range rt.contexts {
-		cs = append(cs, c)
-	}
-	return cs
-}
+func (rt *Runtime) openContexts() []*Context { return keysLocked(&rt.mu, rt.contexts) }
 
-func (rt *Runtime) openFiles() []*File {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	files := make([]*File, 0, len(rt.files))
-	for f := range rt.files {
-		files = append(files, f)
+func (rt *Runtime) openFiles() []*File { return keysLocked(&rt.mu, rt.files) }
+
+// keysLocked copies the keys of a set that mu guards.
+func keysLocked[K comparable](mu *sync.Mutex, set map[K]struct{}) []K {
+	mu.Lock()
+	defer mu.Unlock()
+	keys := make([]K, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
 	}
-	return files
+	return keys
 }
