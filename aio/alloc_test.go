@@ -95,3 +95,23 @@ func submitAndCollect(t *testing.T, ctx *Context, cbs []*IOCB, events []Event, n
 		}
 	}
 }
+
+// TestContextWaitAllocatesNothing: one read at a time, GetEvents waiting
+// for it (in the context's ring on io_uring), allocates nothing.
+func TestContextWaitAllocatesNothing(t *testing.T) {
+	skipWithoutRing(t, "the fast path is the io_uring backend's")
+	rt := newRuntime(t, Config{})
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	ctx, _ := rt.NewContext(1)
+	cb := []*IOCB{{Op: OpRead, File: f, Buf: AlignedBuffer(4096), Offset: 8192}}
+	events := make([]Event, 1)
+	one := func() { submitAndCollect(t, ctx, cb, events, 4096) }
+	one()
+	if a := testing.AllocsPerRun(200, one); a != 0 {
+		t.Fatalf("%v allocations per read waited for, want 0", a)
+	}
+}
