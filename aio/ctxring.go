@@ -29,10 +29,11 @@ import (
 type ctxRing struct {
 	mu sync.Mutex
 	ringExec
-	waiting atomic.Bool  // someone waits in io_uring_enter: post a CQE to wake it
-	closed  bool         // guarded by mu
-	counted int          // kernel requests in flight as last added to reap.inflight (guarded by mu)
-	busy    atomic.Int64 // kernel requests in flight here, for waiters to read without mu
+	waiting atomic.Bool // someone waits in io_uring_enter: post a CQE to wake it
+	closed  bool        // guarded by mu
+	// busy is the kernel requests in flight here as last added to
+	// reap.inflight: written under mu, read by waiters without it.
+	busy atomic.Int64
 }
 
 // newCtxRing makes a ring for a context of depth requests, with room for
@@ -64,9 +65,8 @@ func newCtxRing(rt *Runtime, depth int) (*ctxRing, error) {
 // account tells the reaper how many kernel requests are in flight here.
 // mu is held.
 func (c *ctxRing) account() {
-	if d := c.inflight - c.counted; d != 0 {
-		reap.inflight.Add(int64(d))
-		c.counted = c.inflight
+	if d := int64(c.inflight) - c.busy.Load(); d != 0 {
+		reap.inflight.Add(d)
 		c.busy.Store(int64(c.inflight))
 	}
 }
@@ -145,7 +145,11 @@ func (c *ctxRing) pump() int {
 func (c *ctxRing) wait(timeout time.Duration, ready func() bool) {
 	c.waiting.Store(true)
 	if !ready() {
-		c.ring.Await(1, timeout) // an error is a broken ring: pump hands its work to the workers
+		// An error (a closed ring, an enter refused for good) returns at
+		// once and the caller's loop goes round again. Not handled yet: a
+		// ring whose enter fails for good while a GetEvents waits is not
+		// marked broken, so that GetEvents spins until its deadline.
+		c.ring.Await(1, timeout)
 	}
 	c.waiting.Store(false)
 }
@@ -165,8 +169,7 @@ func (c *ctxRing) close() {
 	if !c.closed {
 		c.closed = true
 		c.ring.Close()
-		reap.inflight.Add(int64(-c.counted)) // none, unless the ring broke with requests in the kernel
-		c.counted = 0
+		reap.inflight.Add(-c.busy.Load()) // none, unless the ring broke with requests in the kernel
 		c.busy.Store(0)
 	}
 }

@@ -63,13 +63,13 @@ func NewFile(fd int) (*File, error) {
 	if stx.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("iomap: NewFile needs a regular file (mode %#o); use NewDevice for a block device", stx.Mode)
 	}
-	bs, err := blockSize(fd)
-	if err != nil {
-		return nil, err
-	}
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(fd, &sfs); err != nil {
 		return nil, fmt.Errorf("iomap: statfs: %w", err)
+	}
+	bs, err := blockSize(fd, sfs.Bsize)
+	if err != nil {
+		return nil, err
 	}
 	p := &File{fd: fd, blockSize: bs, policy: policyOf(sfs.Type)}
 	p.dioOffsetAlign, p.dioMemAlign = int64(stx.Dio_offset_align), int64(stx.Dio_mem_align)
@@ -91,18 +91,17 @@ func NewFile(fd int) (*File, error) {
 }
 
 // blockSize is the filesystem's block, the unit in which it allocates
-// and zeroes: FIGETBSZ, else statfs's f_bsize. Never statx's stx_blksize,
+// and zeroes: FIGETBSZ, else statfs's f_bsize (fBsize). Never statx's stx_blksize,
 // the preferred I/O size, which can be several blocks (XFS: 4096 on 1 KiB
 // blocks, 65536 mounted largeio): taken for the block, it made a
 // read-modify-write zero-fill data.
-func blockSize(fd int) (int64, error) {
+func blockSize(fd int, fBsize int64) (int64, error) {
 	bs, err := ring.FSBlockSize(fd)
 	if err == nil {
 		return bs, nil
 	}
-	var st unix.Statfs_t
-	if serr := unix.Fstatfs(fd, &st); serr == nil && st.Bsize > 0 && st.Bsize&(st.Bsize-1) == 0 {
-		return st.Bsize, nil
+	if fBsize > 0 && fBsize&(fBsize-1) == 0 {
+		return fBsize, nil
 	}
 	return 0, fmt.Errorf("iomap: the filesystem's block size: %w", err)
 }
