@@ -23,9 +23,6 @@ func contextWithRing(t *testing.T, rt *Runtime, depth int) (*Context, *File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ctx.cring == nil && rt.cfg.SharedRings {
-		t.Skip("NOWAIT_SHARED_RINGS=1: contexts use the shards' rings")
-	}
 	if ctx.cring == nil {
 		t.Skip("no context ring here (IORING_REGISTER_SEND_MSG_RING needs Linux 6.13)")
 	}
@@ -36,7 +33,7 @@ func contextWithRing(t *testing.T, rt *Runtime, depth int) (*Context, *File) {
 // ring (counted as caller-driven), come back whole, and a worker's
 // completion wakes a GetEvents that waits in the ring without a deadline.
 func TestContextRingCarriesTheFastPath(t *testing.T) {
-	rt := newRuntime(t, Config{})
+	rt := newRuntime(t, Config{ContextRings: true})
 	ctx, f := contextWithRing(t, rt, 32)
 	defer ctx.Close()
 	bufs := make([][]byte, 32)
@@ -99,7 +96,7 @@ func TestContextRingNeverStrandsAWaiter(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			rt := newRuntime(t, Config{})
+			rt := newRuntime(t, Config{ContextRings: true})
 			ctx, f := contextWithRing(t, rt, 64)
 			cbs := make([]*IOCB, 64)
 			for i := range cbs {

@@ -51,10 +51,10 @@ func newRuntime(t testing.TB, cfg Config) *Runtime {
 	if cfg.Backend == BackendAuto {
 		cfg.Backend = testBackend()
 	}
-	// NOWAIT_SHARED_RINGS=1 runs the suite with Contexts on the shards'
-	// rings (CI runs it once so), the design the context rings replaced.
-	if os.Getenv("NOWAIT_SHARED_RINGS") == "1" {
-		cfg.SharedRings = true
+	// NOWAIT_CONTEXT_RINGS=1 runs the suite with every Context on a ring
+	// of its own (Config.ContextRings; CI runs it once so).
+	if os.Getenv("NOWAIT_CONTEXT_RINGS") == "1" {
+		cfg.ContextRings = true
 	}
 	rt, err := New(cfg)
 	if err != nil {
