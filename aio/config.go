@@ -48,9 +48,8 @@ type Config struct {
 	// ContextRings gives each Context a ring of its own, driven by its
 	// Submit and GetEvents, instead of handing its requests to the shards
 	// (docs/decisions.md, "A Context drives a ring of its own"): faster at
-	// queue depth 1 and in throughput, a longer Submit tail, and not the
-	// default while a rare hang of a GetEvents waiting in the ring is
-	// not found.
+	// queue depth 1 and in throughput, with a longer Submit tail (Submit
+	// enters the kernel itself).
 	ContextRings bool
 }
 

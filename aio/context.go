@@ -267,7 +267,15 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 			c.chanWait.Store(true)
 			if c.cring.busy.Load() > 0 {
 				c.chanWait.Store(false)
-				c.cring.wait(left, c.ready)
+				if c.cring.wait(left, c.ready) {
+					continue
+				}
+				// Its enter refused for good: look at its CQ again soon.
+				poll := ringPoll
+				if left > 0 {
+					poll = min(left, ringPoll)
+				}
+				c.waitNotify(poll)
 				continue
 			}
 		}
@@ -360,8 +368,8 @@ func (c *Context) Close() error {
 	if c.cring != nil {
 		c.cring.kick() // a GetEvents waiting in the ring returns
 		for !c.life.drained() {
-			if c.cring.pump() == 0 {
-				c.cring.wait(0, c.life.drained)
+			if c.cring.pump() == 0 && !c.cring.wait(0, c.life.drained) {
+				time.Sleep(ringPoll) // its enter refused for good: look again soon
 			}
 		}
 	} else {

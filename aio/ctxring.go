@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nowaitio/nowait/ring"
 )
 
@@ -29,7 +31,9 @@ import (
 type ctxRing struct {
 	mu sync.Mutex
 	ringExec
-	waiting atomic.Bool // someone waits in io_uring_enter: post a CQE to wake it
+	// waiting counts the goroutines announced to wait in io_uring_enter
+	// (a GetEvents, a Close): a deliverer posts a CQE to wake them.
+	waiting atomic.Int32
 	closed  bool        // guarded by mu
 	// busy is the kernel requests in flight here as last added to
 	// reap.inflight: written under mu, read by waiters without it.
@@ -106,12 +110,14 @@ func (c *ctxRing) submitLocked() {
 // reapLocked completes every CQE the ring has and returns how many it
 // took. mu is held.
 func (c *ctxRing) reapLocked() int {
-	total := 0
+	total, wakes := 0, 0
 	for {
 		n := c.ring.Reap(c.cqes)
 		for i := range n {
 			if ud := c.cqes[i].UserData; ud != wakeTag {
 				c.complete(int32(ud), c.cqes[i].Res)
+			} else {
+				wakes++
 			}
 		}
 		total += n
@@ -121,6 +127,15 @@ func (c *ctxRing) reapLocked() int {
 	}
 	c.flushWakes()
 	c.account()
+	if wakes > 0 && c.waiting.Load() > 0 {
+		// The wake-up just reaped may be the one a waiter about to enter
+		// the kernel counts on: io_uring_enter waits for a CQE past the
+		// head it reads on entry, so a wake reaped before then is lost to
+		// it (a GetEvents slept for ever this way, its completion queued,
+		// while the reaper had reaped the kick). Whoever reaps is not
+		// waiting, so it passes the wake on.
+		c.postWake()
+	}
 	return total
 }
 
@@ -140,25 +155,45 @@ func (c *ctxRing) pump() int {
 
 // wait waits in io_uring_enter until the ring has a CQE or timeout passes
 // (timeout <= 0: no limit), unless ready says there is no need (checked
-// after waiting is announced, so that a deliverer either sees the flag or
-// is seen by the check).
-func (c *ctxRing) wait(timeout time.Duration, ready func() bool) {
-	c.waiting.Store(true)
+// after waiting is announced, so that a deliverer either sees the count or
+// is seen by the check). It reports false when the kernel refused the
+// enter for good (a seccomp filter installed since the ring was made):
+// the ring is broken from then on, what it had not submitted went to the
+// workers, and what is in the kernel still completes into its CQ, but
+// nothing can sleep there; the caller polls (ringPoll).
+func (c *ctxRing) wait(timeout time.Duration, ready func() bool) bool {
+	c.waiting.Add(1)
+	var err error
 	if !ready() {
-		// An error (a closed ring, an enter refused for good) returns at
-		// once and the caller's loop goes round again. Not handled yet: a
-		// ring whose enter fails for good while a GetEvents waits is not
-		// marked broken, so that GetEvents spins until its deadline.
-		c.ring.Await(1, timeout)
+		err = c.ring.Await(1, timeout)
 	}
-	c.waiting.Store(false)
+	c.waiting.Add(-1)
+	switch err {
+	case nil, unix.EINTR, unix.EAGAIN, unix.EBUSY, ring.ErrClosed:
+		return true // the caller's loop looks again (closed: Close's doing)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.enterFailed(err)
+		c.flushWakes()
+	}
+	return false
 }
 
-// kick wakes a waiter with a CQE, if one waits.
+// ringPoll is how often a waiter looks at a broken ring's CQ for the
+// kernel requests still in it.
+const ringPoll = time.Millisecond
+
+// kick wakes the waiters with a CQE, if any wait.
 func (c *ctxRing) kick() {
-	if c.waiting.Load() {
-		ring.SendMsgRing(c.ring.Fd(), wakeTag, 0) // refused only before Linux 6.13: newCtxRing checked
+	if c.waiting.Load() > 0 {
+		c.postWake()
 	}
+}
+
+func (c *ctxRing) postWake() {
+	ring.SendMsgRing(c.ring.Fd(), wakeTag, 0) // refused only before Linux 6.13: newCtxRing checked
 }
 
 // close closes the ring once the context has no request in flight.

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // contextWithRing makes a context of depth on its own ring, skipping where
@@ -143,5 +146,112 @@ func TestContextRingNeverStrandsAWaiter(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestWakeSurvivesAnotherReaper: the wake-up a deliverer posts for a
+// waiter must still be in the ring when the waiter enters the kernel,
+// whoever reaps the ring in between. io_uring_enter waits for a CQE past
+// the head it reads on entry, so a wake reaped before then is lost to the
+// waiter: a GetEvents slept for ever this way, its completion queued,
+// after the reaper (helping a File.Close) had reaped the kick. The race
+// is played here in its order: a GetEvents has announced that it waits
+// and found nothing queued; a worker's completion kicks the ring; another
+// goroutine (the reaper, a Close, a Submit told to reap) reaps it.
+func TestWakeSurvivesAnotherReaper(t *testing.T) {
+	rt := newRuntime(t, Config{ContextRings: true})
+	ctx, _ := contextWithRing(t, rt, 1)
+	defer ctx.Close()
+	c := ctx.cring
+	c.waiting.Add(1) // the GetEvents, between ready() and io_uring_enter
+	c.kick()
+	if c.ring.CQReady() == 0 {
+		t.Fatal("kick posted no CQE for a waiter")
+	}
+	if n := c.pump(); n == 0 {
+		t.Fatal("the other goroutine reaped nothing: the race was not played")
+	}
+	if c.ring.CQReady() == 0 {
+		t.Fatal("the wake-up posted for a waiter was reaped by another goroutine and not passed on: the waiter sleeps for ever")
+	}
+	c.waiting.Add(-1)
+	// The waiter itself reaps the wake; nothing is posted again.
+	c.pump()
+	if n := c.ring.CQReady(); n != 0 {
+		t.Fatalf("%d CQEs left after the waiter reaped its wake-up, want 0", n)
+	}
+}
+
+// TestContextRingRefusedWhileWaiting: io_uring_enter starts failing for
+// good (a seccomp filter installed since the ring was made) while
+// GetEvents waits in a context ring with reads in the kernel. The ring is
+// marked broken at the first refusal, so that nothing goes to it again and
+// its waiters poll its CQ instead of calling the refused enter in a loop
+// (the first build did, spinning a core until every CQE was in); every
+// read completes with its data.
+func TestContextRingRefusedWhileWaiting(t *testing.T) {
+	var refuse atomic.Bool
+	var refused atomic.Int64
+	testExecHook = func(s *ringExec) {
+		s.ring.InjectEnterFaults(func() unix.Errno {
+			if refuse.Load() {
+				refused.Add(1)
+				return unix.EPERM
+			}
+			return 0
+		})
+	}
+	defer func() { testExecHook = nil }()
+	rt := newRuntime(t, Config{ContextRings: true})
+	ctx, f := contextWithRing(t, rt, 32)
+	defer ctx.Close()
+	want := make([]byte, 32*4096)
+	for i := range want {
+		want[i] = byte(i/4096 + 1)
+	}
+	if _, err := f.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	cbs := make([]*IOCB, 32)
+	for i := range cbs {
+		cbs[i] = &IOCB{Op: OpRead, File: f, Buf: AlignedBuffer(4096), Offset: int64(i) * 4096}
+	}
+	before := rt.Stats().CallerDriven
+	if n, err := ctx.Submit(cbs...); n != 32 || err != nil {
+		t.Fatalf("Submit: %d, %v", n, err)
+	}
+	if rt.Stats().CallerDriven-before != 32 {
+		t.Skip("the reads did not all go on the context ring (a GetEvents or the reaper held it): the case is not played")
+	}
+	refuse.Store(true) // the reads are in the kernel
+	events := make([]Event, 32)
+	for got := 0; got < 32; {
+		n, err := ctx.GetEvents(1, events, 10*time.Second)
+		if err != nil || n == 0 {
+			t.Fatalf("GetEvents %d, %v after %d of 32", n, err, got)
+		}
+		for _, ev := range events[:n] {
+			if ev.Err != nil {
+				t.Fatalf("read at %d: %v", ev.IOCB.Offset, ev.Err)
+			}
+			if i := ev.IOCB.Offset / 4096; !bytes.Equal(ev.IOCB.Buf, want[i*4096:(i+1)*4096]) {
+				t.Fatalf("read at %d: wrong data", ev.IOCB.Offset)
+			}
+		}
+		got += n
+	}
+	c := ctx.cring
+	c.mu.Lock()
+	broken := c.broken
+	c.mu.Unlock()
+	switch {
+	case refused.Load() == 0:
+		t.Fatal("no GetEvents waited in the ring: the case was not played")
+	case !broken:
+		t.Fatalf("the ring refused %d enters and is not marked broken: its waiters call the refused enter in a loop", refused.Load())
+	}
+	// Nothing goes to the broken ring again; the shards and workers take it.
+	if _, err := f.ReadAt(make([]byte, 4096), 0); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -124,7 +124,12 @@ func (p *reaper) run(f *os.File) {
 		}
 		p.mu.Unlock()
 		for i, c := range rings {
-			c.pump()
+			// A ring someone waits in is reaped by its waiter, woken by
+			// the CQE; reaping it here would only take the CQE away (and
+			// pass a wake-up back, see reapLocked).
+			if c.waiting.Load() == 0 {
+				c.pump()
+			}
 			rings[i] = nil
 		}
 		rings = rings[:0]
