@@ -34,7 +34,7 @@ type ctxRing struct {
 	// waiting counts the goroutines announced to wait in io_uring_enter
 	// (a GetEvents, a Close): a deliverer posts a CQE to wake them.
 	waiting atomic.Int32
-	closed  bool        // guarded by mu
+	closed  bool // guarded by mu
 	// busy is the kernel requests in flight here as last added to
 	// reap.inflight: written under mu, read by waiters without it.
 	busy atomic.Int64
