@@ -100,7 +100,7 @@ func submitAndCollect(t *testing.T, ctx *Context, cbs []*IOCB, events []Event, n
 // for it (in the context's ring on io_uring), allocates nothing.
 func TestContextWaitAllocatesNothing(t *testing.T) {
 	skipWithoutRing(t, "the fast path is the io_uring backend's")
-	rt := newRuntime(t, Config{ContextRings: true})
+	rt := newRuntime(t, Config{})
 	path := tempPath(t)
 	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
 		t.Fatal(err)

@@ -41,12 +41,12 @@ type Context struct {
 }
 
 // NewContext makes a context with room for depth requests in flight. On
-// io_uring, with Config.ContextRings, it drives a ring of its own, into
+// io_uring (unless Config.ShardContexts), it drives a ring of its own, into
 // which Submit puts what the kernel can do without blocking and from
 // which GetEvents reaps.
 func (rt *Runtime) NewContext(depth int) (*Context, error) {
 	c, err := rt.newContext(depth)
-	if err != nil || rt.backend != BackendIOUring || !rt.cfg.ContextRings {
+	if err != nil || rt.backend != BackendIOUring || rt.cfg.ShardContexts {
 		return c, err
 	}
 	cr, err := newCtxRing(rt, depth)

@@ -51,10 +51,10 @@ func newRuntime(t testing.TB, cfg Config) *Runtime {
 	if cfg.Backend == BackendAuto {
 		cfg.Backend = testBackend()
 	}
-	// NOWAIT_CONTEXT_RINGS=1 runs the suite with every Context on a ring
-	// of its own (Config.ContextRings; CI runs it once so).
-	if os.Getenv("NOWAIT_CONTEXT_RINGS") == "1" {
-		cfg.ContextRings = true
+	// NOWAIT_SHARD_CONTEXTS=1 runs the suite with every Context on the
+	// shards (Config.ShardContexts; CI runs it once so).
+	if os.Getenv("NOWAIT_SHARD_CONTEXTS") == "1" {
+		cfg.ShardContexts = true
 	}
 	rt, err := New(cfg)
 	if err != nil {
