@@ -1,0 +1,97 @@
+package pebblevfs
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/nowaitio/nowait/aio"
+)
+
+// file is one vfs.File on an aio.File.
+//
+// Owner: any goroutine (aio.File is safe for concurrent use); mu guards
+// the position of Read and Write (vfs.File's writers are sequential in
+// any case).
+type file struct {
+	fs       *FS
+	f        *aio.File
+	info     vfs.FileInfo // at open: the mode and device, when the name has moved
+	key      inode
+	writable bool
+
+	mu  sync.Mutex
+	pos int64 // where Read and Write go, as os.File's offset
+}
+
+var _ vfs.File = (*file)(nil)
+
+// Write writes p at the position and moves it on.
+func (f *file) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, err := f.f.WriteAt(p, f.pos)
+	f.pos += int64(n)
+	return n, err
+}
+
+// WriteAt writes p at off (files from OpenReadWrite).
+func (f *file) WriteAt(p []byte, off int64) (int, error) { return f.f.WriteAt(p, off) }
+
+// Read reads from the position and moves it on, as io.Reader: the end of
+// the file is 0, io.EOF.
+func (f *file) Read(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, err := f.f.ReadAt(p, f.pos)
+	f.pos += int64(n)
+	if n > 0 && errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return n, err
+}
+
+// ReadAt reads len(p) bytes at off; fewer come with io.EOF.
+func (f *file) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
+
+// Close closes the handle.
+func (f *file) Close() error {
+	f.fs.closed(f.key, f.f)
+	return f.f.Close()
+}
+
+// Stat describes the file, with the size pebble wrote.
+func (f *file) Stat() (vfs.FileInfo, error) {
+	info := f.info
+	if now, err := vfs.Default.Stat(f.f.Name()); err == nil && inodeOf(now) == f.key {
+		info = now // the same inode: its times are current
+	}
+	return sizedInfo{info, f.f.Size()}, nil
+}
+
+// Sync makes the file's data and exact size durable.
+func (f *file) Sync() error { return f.f.Sync() }
+
+// SyncData makes the file's data, and the size needed to read it, durable.
+func (f *file) SyncData() error { return f.f.SyncData() }
+
+// SyncTo syncs the whole file rather than a prefix, and says so.
+func (f *file) SyncTo(int64) (fullSync bool, err error) {
+	if err := f.f.SyncData(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Preallocate does nothing (see the package documentation: aio preallocates
+// ahead of appends itself, and its Allocate would change the size).
+func (f *file) Preallocate(offset, length int64) error { return nil }
+
+// Prefetch does nothing: the page cache it would fill is never read here.
+func (f *file) Prefetch(offset, length int64) error { return nil }
+
+// Fd returns vfs.InvalidFd: a descriptor used directly would go around the
+// runtime.
+func (f *file) Fd() uintptr { return vfs.InvalidFd }
