@@ -16,14 +16,14 @@ import (
 // the position of Read and Write (vfs.File's writers are sequential in
 // any case).
 type file struct {
-	fs       *FS
-	f        *aio.File
-	info     vfs.FileInfo // at open: the mode and device, when the name has moved
-	key      inode
-	writable bool
+	fs   *FS
+	f    *aio.File
+	info vfs.FileInfo // at open: the mode and device, when the name has moved
+	key  inode
 
 	mu  sync.Mutex
-	pos int64 // where Read and Write go, as os.File's offset
+	pos int64   // where Read and Write go, as os.File's offset
+	g   *gather // nil: writes go through (gather.go)
 }
 
 var _ vfs.File = (*file)(nil)
@@ -32,17 +32,52 @@ var _ vfs.File = (*file)(nil)
 func (f *file) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.g != nil {
+		return f.gatherWrite(p)
+	}
 	n, err := f.f.WriteAt(p, f.pos)
 	f.pos += int64(n)
 	return n, err
 }
 
 // WriteAt writes p at off (files from OpenReadWrite).
-func (f *file) WriteAt(p []byte, off int64) (int, error) { return f.f.WriteAt(p, off) }
+func (f *file) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.flushFor(off, len(p)); err != nil {
+		return 0, err
+	}
+	return f.f.WriteAt(p, off)
+}
+
+// flushFor writes what is gathered when [off, off+n) reaches it, so that
+// a read sees it and a write lands after it.
+func (f *file) flushFor(off int64, n int) error {
+	if f.g == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.g.dirty() && off+int64(n) > f.g.off {
+		return f.flushLocked()
+	}
+	return nil
+}
+
+// flush writes what is gathered.
+func (f *file) flush() error {
+	if f.g == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.flushLocked()
+}
 
 // Read reads from the position and moves it on, as io.Reader: the end of
 // the file is 0, io.EOF.
 func (f *file) Read(p []byte) (int, error) {
+	if err := f.flushFor(f.pos, len(p)); err != nil {
+		return 0, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n, err := f.f.ReadAt(p, f.pos)
@@ -54,12 +89,21 @@ func (f *file) Read(p []byte) (int, error) {
 }
 
 // ReadAt reads len(p) bytes at off; fewer come with io.EOF.
-func (f *file) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
+func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	if err := f.flushFor(off, len(p)); err != nil {
+		return 0, err
+	}
+	return f.f.ReadAt(p, off)
+}
 
-// Close closes the handle.
+// Close writes what is gathered and closes the handle.
 func (f *file) Close() error {
-	f.fs.closed(f.key, f.f)
-	return f.f.Close()
+	err := f.flush()
+	f.fs.closed(f.key, f)
+	if cerr := f.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Stat describes the file, with the size pebble wrote.
@@ -68,18 +112,28 @@ func (f *file) Stat() (vfs.FileInfo, error) {
 	if now, err := vfs.Default.Stat(f.f.Name()); err == nil && inodeOf(now) == f.key {
 		info = now // the same inode: its times are current
 	}
-	return sizedInfo{info, f.f.Size()}, nil
+	return sizedInfo{info, f.size()}, nil
 }
 
 // Sync makes the file's data and exact size durable.
-func (f *file) Sync() error { return f.f.Sync() }
+func (f *file) Sync() error {
+	if err := f.flush(); err != nil {
+		return err
+	}
+	return f.f.Sync()
+}
 
 // SyncData makes the file's data, and the size needed to read it, durable.
-func (f *file) SyncData() error { return f.f.SyncData() }
+func (f *file) SyncData() error {
+	if err := f.flush(); err != nil {
+		return err
+	}
+	return f.f.SyncData()
+}
 
 // SyncTo syncs the whole file rather than a prefix, and says so.
 func (f *file) SyncTo(int64) (fullSync bool, err error) {
-	if err := f.f.SyncData(); err != nil {
+	if err := f.SyncData(); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -27,9 +28,9 @@ type FS struct {
 // inode names a file whatever its path (renamed, linked, removed).
 type inode struct{ dev, ino uint64 }
 
-// openInode is the inode's handles open here: any of them tells the
-// size, which they share.
-type openInode struct{ files []*aio.File }
+// openInode is the inode's handles open here: aio's size is theirs, and
+// a gathering handle's is larger by what it has not written yet.
+type openInode struct{ files []*file }
 
 // New returns a vfs.FS on rt. The runtime must outlive every file the FS
 // opens.
@@ -43,7 +44,7 @@ var _ vfs.FS = (*FS)(nil)
 func (fs *FS) Create(name string, _ vfs.DiskWriteCategory) (vfs.File, error) {
 	const flags = os.O_RDWR | os.O_CREATE | os.O_EXCL | syscall.O_CLOEXEC
 	for {
-		f, err := fs.openFile(name, flags, true)
+		f, err := fs.openFile(name, flags, gathers(name))
 		if !errors.Is(err, os.ErrExist) {
 			return f, err
 		}
@@ -55,12 +56,12 @@ func (fs *FS) Create(name string, _ vfs.DiskWriteCategory) (vfs.File, error) {
 
 // Open opens name for reading.
 func (fs *FS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
-	return fs.openWith(name, os.O_RDONLY|syscall.O_CLOEXEC, false, opts)
+	return fs.openWith(name, os.O_RDONLY|syscall.O_CLOEXEC, opts)
 }
 
 // OpenReadWrite opens name for reading and writing, creating it if need be.
 func (fs *FS) OpenReadWrite(name string, _ vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
-	return fs.openWith(name, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, true, opts)
+	return fs.openWith(name, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, opts)
 }
 
 // ReuseForWrite renames oldname to newname and opens it for writing,
@@ -69,11 +70,11 @@ func (fs *FS) ReuseForWrite(oldname, newname string, _ vfs.DiskWriteCategory) (v
 	if err := os.Rename(oldname, newname); err != nil {
 		return nil, err
 	}
-	return fs.openFile(newname, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, true)
+	return fs.openFile(newname, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, gathers(newname))
 }
 
-func (fs *FS) openWith(name string, flags int, writable bool, opts []vfs.OpenOption) (vfs.File, error) {
-	f, err := fs.openFile(name, flags, writable)
+func (fs *FS) openWith(name string, flags int, opts []vfs.OpenOption) (vfs.File, error) {
+	f, err := fs.openFile(name, flags, false)
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +84,13 @@ func (fs *FS) openWith(name string, flags int, writable bool, opts []vfs.OpenOpt
 	return f, nil
 }
 
-// openFile opens name through the runtime and counts it by inode.
-func (fs *FS) openFile(name string, flags int, writable bool) (*file, error) {
+// gathers reports whether a file pebble creates under name gathers its
+// writes (gather.go): every kind but the write-ahead log.
+func gathers(name string) bool { return !strings.HasSuffix(name, ".log") }
+
+// openFile opens name through the runtime and counts it by inode; a
+// gathering file gathers its writes (gather.go).
+func (fs *FS) openFile(name string, flags int, gathering bool) (*file, error) {
 	af, err := fs.rt.Open(name, flags, 0o666)
 	if err != nil {
 		return nil, err
@@ -94,7 +100,10 @@ func (fs *FS) openFile(name string, flags int, writable bool) (*file, error) {
 		af.Close()
 		return nil, err
 	}
-	f := &file{fs: fs, f: af, info: info, key: inodeOf(info), writable: writable}
+	f := &file{fs: fs, f: af, info: info, key: inodeOf(info)}
+	if gathering {
+		f.g = &gather{}
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	o := fs.open[f.key]
@@ -102,12 +111,12 @@ func (fs *FS) openFile(name string, flags int, writable bool) (*file, error) {
 		o = &openInode{}
 		fs.open[f.key] = o
 	}
-	o.files = append(o.files, af)
+	o.files = append(o.files, f)
 	return f, nil
 }
 
 // closed forgets one handle of key.
-func (fs *FS) closed(key inode, af *aio.File) {
+func (fs *FS) closed(key inode, af *file) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	o := fs.open[key]
@@ -131,7 +140,11 @@ func (fs *FS) sizeOf(key inode) (int64, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if o := fs.open[key]; o != nil {
-		return o.files[0].Size(), true
+		size := int64(0)
+		for _, f := range o.files {
+			size = max(size, f.size())
+		}
+		return size, true
 	}
 	return 0, false
 }

@@ -32,7 +32,9 @@ type pair struct{ a, b vfs.File }
 // TestAgreesWithDefault: random sequences of what pebble does to a file
 // (sequential writes of any size, syncs, Stat, positional and sequential
 // reads, reopening read-only and read-write, WriteAt) give the same bytes,
-// sizes and errors on the nowait FS as on vfs.Default.
+// sizes and errors on the nowait FS as on vfs.Default: for files that
+// gather their writes (odd seeds) and for the write-ahead log's kind,
+// written through (even seeds, *.log).
 func TestAgreesWithDefault(t *testing.T) {
 	_, nfs := newFS(t)
 	seeds := 20
@@ -42,10 +44,11 @@ func TestAgreesWithDefault(t *testing.T) {
 	for seed := range seeds {
 		rng := rand.New(rand.NewPCG(1, uint64(seed)))
 		dirA, dirB := t.TempDir(), t.TempDir()
+		base := map[bool]string{true: "f.log", false: "f.sst"}[seed%2 == 0]
 		open := func(how int) pair {
 			var p pair
 			var errA, errB error
-			nameA, nameB := filepath.Join(dirA, "f"), filepath.Join(dirB, "f")
+			nameA, nameB := filepath.Join(dirA, base), filepath.Join(dirB, base)
 			switch how {
 			case 0:
 				p.a, errA = nfs.Create(nameA, vfs.WriteCategoryUnspecified)
@@ -88,8 +91,8 @@ func TestAgreesWithDefault(t *testing.T) {
 						t.Fatalf("%s: Sync: %v / %v", where(), ea, eb)
 					}
 				}
-				fa, ea := nfs.Stat(filepath.Join(dirA, "f"))
-				fb, eb := vfs.Default.Stat(filepath.Join(dirB, "f"))
+				fa, ea := nfs.Stat(filepath.Join(dirA, base))
+				fb, eb := vfs.Default.Stat(filepath.Join(dirB, base))
 				if ea != nil || eb != nil || fa.Size() != fb.Size() {
 					t.Fatalf("%s: FS.Stat: %v, %v; default %v, %v", where(), fa, ea, fb, eb)
 				}
@@ -111,8 +114,8 @@ func TestAgreesWithDefault(t *testing.T) {
 				}
 				// By name, unsynced: the size written, not the kernel's
 				// (which runs ahead by the append-ahead step).
-				fa, ea := nfs.Stat(filepath.Join(dirA, "f"))
-				fb, eb := vfs.Default.Stat(filepath.Join(dirB, "f"))
+				fa, ea := nfs.Stat(filepath.Join(dirA, base))
+				fb, eb := vfs.Default.Stat(filepath.Join(dirB, base))
 				if ea != nil || eb != nil || fa.Size() != fb.Size() {
 					t.Fatalf("%s: FS.Stat before a sync: %d, %v; default %d, %v", where(), fa.Size(), ea, fb.Size(), eb)
 				}
@@ -131,8 +134,8 @@ func TestAgreesWithDefault(t *testing.T) {
 			}
 		}
 		closePair(t, p)
-		a, _ := os.ReadFile(filepath.Join(dirA, "f"))
-		b, _ := os.ReadFile(filepath.Join(dirB, "f"))
+		a, _ := os.ReadFile(filepath.Join(dirA, base))
+		b, _ := os.ReadFile(filepath.Join(dirB, base))
 		if !bytes.Equal(a, b) {
 			t.Fatalf("seed %d: the files differ on disk after Close: %d and %d bytes", seed, len(a), len(b))
 		}

@@ -1,0 +1,110 @@
+package pebblevfs
+
+import "github.com/nowaitio/nowait/aio"
+
+// A file pebble writes sequentially and syncs before it relies on it (an
+// sstable, a blob file, the MANIFEST, OPTIONS) gathers its writes: they
+// collect in memory and go to the runtime as whole aligned writes of
+// gatherSize, which it sends straight to the ring, instead of one
+// unaligned write per block (each a read-modify-write on a worker: the
+// fill of a database ran at a ninth of vfs.Default's rate so). Sync,
+// SyncData, SyncTo and Close write what is gathered; the partial block at
+// its end stays in memory, so that the next write starts again at that
+// block's start and the runtime reads nothing back.
+//
+// What is gathered is not in the file until then: a process that dies
+// loses it, where os.File's page cache would have kept it. pebble never
+// relies on a file of these kinds before syncing it. The write-ahead log
+// (*.log), whose NoSync commits pebble expects a process crash to keep,
+// is written through, and so are files opened with OpenReadWrite.
+
+const (
+	// blockSize is the alignment gathered writes keep: the largest
+	// logical block size of the devices nowait runs on, and a multiple of
+	// every filesystem block up to it.
+	blockSize = 4096
+	// gatherSize is how much a file gathers before it writes.
+	gatherSize = 256 << 10
+)
+
+// gather is what a file has gathered: buf[:n] is the file's content from
+// off, a block boundary; buf[:clean] is on the file already (the partial
+// block the last flush wrote). Owner: the file's mu.
+type gather struct {
+	buf      []byte
+	off      int64
+	n, clean int
+}
+
+func (g *gather) end() int64     { return g.off + int64(g.n) }
+func (g *gather) dirty() bool    { return g.n > g.clean }
+func (g *gather) reset(at int64) { g.off, g.n, g.clean = at, 0, 0 }
+
+// gatherWrite is Write for a gathering file. mu is held.
+func (f *file) gatherWrite(p []byte) (int, error) {
+	g := f.g
+	if f.pos != g.end() { // not where the gathered bytes end: start again here
+		if err := f.flushLocked(); err != nil {
+			return 0, err
+		}
+		g.reset(f.pos)
+	}
+	done := 0
+	if g.n == 0 && g.off%blockSize != 0 {
+		// The bytes before the position in its block were not written
+		// here: write up to the block's end through, then gather.
+		k := min(len(p), int(blockSize-g.off%blockSize))
+		n, err := f.f.WriteAt(p[:k], f.pos)
+		f.pos += int64(n)
+		g.reset(f.pos)
+		if err != nil {
+			return n, err
+		}
+		done = k
+	}
+	if g.buf == nil && done < len(p) {
+		g.buf = aio.AlignedBuffer(gatherSize)
+	}
+	for done < len(p) {
+		k := copy(g.buf[g.n:], p[done:])
+		g.n += k
+		f.pos += int64(k)
+		done += k
+		if g.n == len(g.buf) {
+			if _, err := f.f.WriteAt(g.buf, g.off); err != nil {
+				return done, err
+			}
+			g.reset(g.end())
+		}
+	}
+	return done, nil
+}
+
+// flushLocked writes what is gathered and keeps its partial last block.
+// mu is held.
+func (f *file) flushLocked() error {
+	g := f.g
+	if g == nil || !g.dirty() {
+		return nil
+	}
+	if _, err := f.f.WriteAt(g.buf[:g.n], g.off); err != nil {
+		return err
+	}
+	whole := g.n / blockSize * blockSize
+	copy(g.buf, g.buf[whole:g.n])
+	g.off += int64(whole)
+	g.n -= whole
+	g.clean = g.n
+	return nil
+}
+
+// size is the file's size with what is gathered.
+func (f *file) size() int64 {
+	size := f.f.Size()
+	if f.g != nil {
+		f.mu.Lock()
+		size = max(size, f.g.end())
+		f.mu.Unlock()
+	}
+	return size
+}
