@@ -35,6 +35,16 @@ type inode struct {
 	block    int64          // filesystem block (RMW unit in unwritten storage)
 
 	locks rangeLock
+	// dataEnd bounds where the file can hold data: no byte at or past it
+	// does. It starts at the kernel's size at open and is raised before
+	// any write is issued, under that write's range lock; it is never
+	// lowered (a truncation leaves zeros). A read-modify-write whose edge
+	// unit starts inside the write and ends past it zero-fills the rest of
+	// the unit instead of reading it when that rest lies past dataEnd: a
+	// sequential writer rewriting its partial last block reads nothing.
+	// The logical size cannot serve: a completed write's range lock is
+	// released before its size is counted.
+	dataEnd atomic.Int64
 	// noNowait: the filesystem refuses RWF_NOWAIT for this file
 	// (EOPNOTSUPP, as tmpfs does); I/O goes to the ring without it, and
 	// io_uring runs it from its own workers rather than blocking submission.
@@ -176,6 +186,8 @@ func newInode(key inodeKey, fd int, direct bool, acc access) (*inode, error) {
 		unix.Close(ino.fd)
 		return nil, err
 	}
+	_, kernel := ino.prov.Sizes()
+	ino.dataEnd.Store(kernel)
 	return ino, nil
 }
 

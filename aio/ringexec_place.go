@@ -198,6 +198,7 @@ func (s *ringExec) placeWrite(r *request) bool {
 		s.toWorker(r)
 		return true
 	}
+	ino.raiseDataEnd(r.end()) // before the write can land (inode.dataEnd)
 	flags := ino.nowaitFlag()
 	if r.flg&FlagDSync != 0 {
 		flags |= bio.DSync

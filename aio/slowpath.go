@@ -107,6 +107,7 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	lo, hi := off/ino.block*ino.block, (end+ino.block-1)/ino.block*ino.block
 	ino.locks.lockExclusive(lo, hi)
 	defer ino.locks.unlock(lo, hi, true)
+	dataEnd := ino.raiseDataEnd(end)
 	if !ino.prov.FixedSize() && ino.direct {
 		ino.mu.Lock()
 		err := ino.extendLocked(f, off, end)
@@ -121,7 +122,7 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 	wroteLo, wroteHi := off, end
 	var err error
 	if ino.direct && ino.align.Offset > 1 {
-		wroteLo, wroteHi, err = rt.writeAligned(ino, r, scratch)
+		wroteLo, wroteHi, err = rt.writeAligned(ino, r, scratch, dataEnd)
 	} else {
 		_, err = pwriteFull(ino.fd, r.buf, off)
 	}
@@ -153,9 +154,10 @@ func (rt *Runtime) slowWrite(r *request, scratch []byte) (int, error) {
 // read-modify-write (zero-filled where the old content is known zeros), the
 // aligned middle straight from the caller's memory, or through scratch
 // when that memory is not aligned. It returns the range it wrote, edges
-// included. The caller holds the exclusive lock.
-func (rt *Runtime) writeAligned(ino *inode, r *request, scratch []byte) (lo, hi int64, err error) {
-	plan, err := bio.PlanWrite(r.off, int64(len(r.buf)), ino.unitAt)
+// included. The caller holds the exclusive lock, under which it found
+// dataEnd (inode.dataEnd).
+func (rt *Runtime) writeAligned(ino *inode, r *request, scratch []byte, dataEnd int64) (lo, hi int64, err error) {
+	plan, err := bio.PlanWrite(r.off, int64(len(r.buf)), ino.tailUnitFunc(r.off, r.end(), dataEnd))
 	if err != nil {
 		return 0, 0, err
 	}

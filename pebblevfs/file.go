@@ -24,6 +24,7 @@ type file struct {
 	mu  sync.Mutex
 	pos int64   // where Read and Write go, as os.File's offset
 	g   *gather // nil: writes go through (gather.go)
+	t   *tail   // a file written through keeps its partial block (tail.go)
 }
 
 var _ vfs.File = (*file)(nil)
@@ -35,6 +36,9 @@ func (f *file) Write(p []byte) (int, error) {
 	if f.g != nil {
 		return f.gatherWrite(p)
 	}
+	if f.t != nil {
+		return f.tailWrite(p)
+	}
 	n, err := f.f.WriteAt(p, f.pos)
 	f.pos += int64(n)
 	return n, err
@@ -44,6 +48,13 @@ func (f *file) Write(p []byte) (int, error) {
 func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	if err := f.flushFor(off, len(p)); err != nil {
 		return 0, err
+	}
+	if f.t != nil {
+		f.mu.Lock()
+		if f.tailOverlaps(off, len(p)) {
+			f.t.valid = false
+		}
+		f.mu.Unlock()
 	}
 	return f.f.WriteAt(p, off)
 }

@@ -103,6 +103,8 @@ func (fs *FS) openFile(name string, flags int, gathering bool) (*file, error) {
 	f := &file{fs: fs, f: af, info: info, key: inodeOf(info)}
 	if gathering {
 		f.g = &gather{}
+	} else if flags&(os.O_WRONLY|os.O_RDWR) != 0 {
+		f.t = &tail{}
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

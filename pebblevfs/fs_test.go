@@ -178,3 +178,47 @@ func randBytes(rng *rand.Rand, n int) []byte {
 	}
 	return b
 }
+
+// TestGatheredWritesAreAligned: an sstable's writes (blocks of any size,
+// one after another) reach the runtime as whole aligned writes, which it
+// sends straight to the ring, and Sync adds at most one write for the
+// partial block at the end; the bytes are pebble's. Written through, each
+// unaligned block was a read-modify-write on a worker.
+func TestGatheredWritesAreAligned(t *testing.T) {
+	rt, nfs := newFS(t)
+	name := filepath.Join(t.TempDir(), "000007.sst")
+	f, err := nfs.Create(name, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	var want []byte
+	before := rt.Stats()
+	for range 1000 {
+		b := randBytes(rng, 3000+rng.IntN(2000))
+		want = append(want, b...)
+		if _, err := f.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	st := rt.Stats()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A whole write that reaches past the kernel's size goes to a worker
+	// too, which preallocates the next append-ahead step (SlowExtend):
+	// those are aligned, and read nothing back.
+	fast, slow := st.FastWrites-before.FastWrites, st.SlowWrites-before.SlowWrites
+	extend := st.SlowExtend - before.SlowExtend
+	if whole := uint64(len(want) / gatherSize); fast+extend < whole || slow-extend > 1 {
+		t.Errorf("%d bytes in 1000 writes reached the runtime as %d fast and %d slow writes (%d extending the file), want %d whole writes and at most 1 other (Stats %+v)",
+			len(want), fast, slow, extend, whole, st)
+	}
+	got, err := os.ReadFile(name)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the file after Sync and Close: %d bytes, %v; want pebble's %d", len(got), err, len(want))
+	}
+}
