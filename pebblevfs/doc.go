@@ -12,6 +12,10 @@
 // What each vfs.File method does here:
 //   - Write appends at the file's position, Read reads from it (one
 //     position, as os.File has); ReadAt and WriteAt go to aio.File.
+//   - Files other than the write-ahead log gather their writes into
+//     aligned 256 KiB writes until a Sync or Close (gather.go); the WAL
+//     is written through, from the start of its partial last block, kept
+//     in memory, so that a record reads nothing back (tail.go).
 //   - Sync and SyncData are aio's (data and the exact size durable);
 //     SyncTo syncs the whole file and says so (fullSync true).
 //   - Preallocate does nothing: aio already preallocates ahead of
