@@ -168,7 +168,22 @@ func (rt *Runtime) writeAligned(ino *inode, r *request, scratch []byte, dataEnd 
 	return lo, hi, rt.writePlan(ino, r, plan, scratch)
 }
 
+// spanMax bounds a write whose edges and middle go to the kernel as one
+// write (writeSpan): below it, copying the middle costs less than the
+// system call and device I/O of a second write (a WAL record and the
+// block it finishes); above it, the middle goes from the caller's memory.
+const spanMax = 128 << 10
+
 func (rt *Runtime) writePlan(ino *inode, r *request, plan bio.Plan, scratch []byte) error {
+	if plan.NEdges > 0 {
+		lo, hi := plan.Edges[0].Off, plan.Edges[plan.NEdges-1].End()
+		if plan.Mid.Len > 0 {
+			lo, hi = min(lo, plan.Mid.Off), max(hi, plan.Mid.Off+plan.Mid.Len)
+		}
+		if hi-lo <= min(spanMax, int64(len(scratch))) {
+			return rt.writeSpan(ino, r, plan, scratch[:hi-lo], lo)
+		}
+	}
 	for _, e := range plan.EdgeList() {
 		unit := scratch[:e.Len]
 		if e.ZeroFill {
@@ -204,6 +219,31 @@ func (rt *Runtime) writePlan(ino *inode, r *request, plan bio.Plan, scratch []by
 		done += k
 	}
 	return nil
+}
+
+// writeSpan writes the plan's edges and middle, which together are span
+// from lo on, in one write: the edges read (or zero-filled) into their
+// places, the request's bytes copied over them.
+func (rt *Runtime) writeSpan(ino *inode, r *request, plan bio.Plan, span []byte, lo int64) error {
+	for _, e := range plan.EdgeList() {
+		unit := span[e.Off-lo : e.Off-lo+e.Len]
+		if e.ZeroFill {
+			clear(unit)
+		} else {
+			got, err := preadFull(ino.fd, unit, e.Off)
+			if err != nil {
+				return err
+			}
+			clear(unit[got:]) // past the end of the file: zeros
+		}
+		e.Fill(unit, r.buf)
+		rt.stats.rmw.Add(1)
+	}
+	if m := plan.Mid; m.Len > 0 {
+		copy(span[m.Off-lo:m.Off-lo+m.Len], r.buf[m.Off-r.off:m.Off-r.off+m.Len])
+	}
+	_, err := pwriteFull(ino.fd, span, lo)
+	return err
 }
 
 // unitAt is the read-modify-write unit at pos and whether all of its

@@ -18,6 +18,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/nowaitio/nowait/aio"
+	"github.com/nowaitio/nowait/pebblevfs/internal/quietlog"
 )
 
 // The crash test: a child process writes keys through pebble on nowait,
@@ -33,20 +34,7 @@ const crashDirEnv = "NOWAIT_PEBBLE_CRASH_DIR"
 func crashOptions(fs vfs.FS) *pebble.Options {
 	// A small memtable and L0 trigger, so that flushes and compactions
 	// (sstables, MANIFEST edits, WAL rotation) run while the kills land.
-	return &pebble.Options{FS: fs, MemTableSize: 256 << 10, L0CompactionThreshold: 2, Logger: quietLogger{}}
-}
-
-// quietLogger drops pebble's progress lines (WAL replay on every reopen)
-// and keeps its errors.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any) {}
-func (quietLogger) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
-}
-func (quietLogger) Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
-	os.Exit(1)
+	return &pebble.Options{FS: fs, MemTableSize: 256 << 10, L0CompactionThreshold: 2, Logger: quietlog.Logger{}}
 }
 
 func crashKey(i int) []byte { return []byte(fmt.Sprintf("key-%08d", i)) }

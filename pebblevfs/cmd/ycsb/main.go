@@ -23,6 +23,7 @@ import (
 
 	"github.com/nowaitio/nowait/aio"
 	"github.com/nowaitio/nowait/pebblevfs"
+	"github.com/nowaitio/nowait/pebblevfs/internal/quietlog"
 )
 
 type config struct {
@@ -111,7 +112,7 @@ func runFS(c config, name string) error {
 	defer os.RemoveAll(dir)
 	cache := pebble.NewCache(c.cache)
 	defer cache.Unref()
-	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{FS: fs, Cache: cache, Logger: quiet{}})
+	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{FS: fs, Cache: cache, Logger: quietlog.Logger{}})
 	if err != nil {
 		return err
 	}
@@ -135,15 +136,4 @@ func runFS(c config, name string) error {
 		}
 	}
 	return nil
-}
-
-type quiet struct{}
-
-func (quiet) Infof(string, ...any) {}
-func (quiet) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
-}
-func (quiet) Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
-	os.Exit(1)
 }
