@@ -201,7 +201,9 @@ func Compare(job Job, engines []Engine, repeat int, progress func(engine string,
 			if err := Prepare(job); err != nil {
 				return nil, err
 			}
+			meter := startStallMeter()
 			r, err := e.Run(job)
+			r.Stalls = meter.stop()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", e.Name(), err)
 			}

@@ -102,13 +102,19 @@ func RunMixed(m MixedJob, engine string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	var run func(MixedJob, mixedFiles) (Result, error)
 	switch engine {
 	case "aio":
-		return runMixedAIO(m, files)
+		run = runMixedAIO
 	case "ring":
-		return runMixedRing(m, files)
+		run = runMixedRing
+	default:
+		return Result{}, fmt.Errorf("the mixed job runs on aio or ring, not %q", engine)
 	}
-	return Result{}, fmt.Errorf("the mixed job runs on aio or ring, not %q", engine)
+	meter := startStallMeter()
+	r, err := run(m, files)
+	r.Stalls = meter.stop()
+	return r, err
 }
 
 func mixedResult(engine string, q *queueStats, start time.Time, cpu0 unix.Rusage) Result {

@@ -37,6 +37,9 @@ type Result struct {
 	VerifyErrs  int64         `json:"verify_errors"`
 	VerifyFirst string        `json:"verify_first,omitempty"` // the first failure, naming its offset
 	Stats       *aio.Stats    `json:"aio_stats,omitempty"`
+	// Stalls is what the stall meter saw while the engine ran: the
+	// machine stopping, not the engine (stalls.go).
+	Stalls Stalls `json:"machine_stalls"`
 	Note        string        `json:"note,omitempty"`
 }
 
@@ -78,7 +81,7 @@ func WriteTable(w io.Writer, results []Result) error {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "engine\tIOPS\tvs first\tMiB/s\tlat p50 us\tp99\tp99.99\tmax\tslat p99.99 us\tslat max\tCPU/IO us\tvs first\t")
+	fmt.Fprintln(tw, "engine\tIOPS\tvs first\tMiB/s\tlat p50 us\tp99\tp99.99\tmax\tslat p99.99 us\tslat max\tCPU/IO us\tvs first\tstalls\tstall max us\t")
 	for _, r := range results {
 		base := results[0]
 		ratio := func(a, b float64) string {
@@ -87,10 +90,11 @@ func WriteTable(w io.Writer, results []Result) error {
 			}
 			return fmt.Sprintf("%.2fx", a/b)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%d\t%s\t\n",
 			r.Engine, r.IOPS, ratio(r.IOPS, base.IOPS), r.BWBytes/(1<<20),
 			us(r.Lat.P50), us(r.Lat.P99), us(r.Lat.P9999), us(r.Lat.Max),
-			us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, ratio(r.CPUPerIONs, base.CPUPerIONs))
+			us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, ratio(r.CPUPerIONs, base.CPUPerIONs),
+			r.Stalls.Count, us(int64(r.Stalls.Max)))
 	}
 	return tw.Flush()
 }
@@ -105,11 +109,11 @@ func WriteJSON(w io.Writer, results []Result) error {
 // WriteMarkdown prints results as a markdown table, with ratios to the
 // first result, for docs/benchmarks.md.
 func WriteMarkdown(w io.Writer, job string, results []Result) error {
-	fmt.Fprintf(w, "| job | engine | IOPS | vs %s | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us |\n", results[0].Engine)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| job | engine | IOPS | vs %s | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us | machine stalls (max us) |\n", results[0].Engine)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.2fx | %s | %s | %s | %s | %.2f |\n", job, r.Engine, r.IOPS, r.IOPS/results[0].IOPS,
-			us(r.Lat.P50), us(r.Lat.P9999), us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000)
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.2fx | %s | %s | %s | %s | %.2f | %d (%s) |\n", job, r.Engine, r.IOPS, r.IOPS/results[0].IOPS,
+			us(r.Lat.P50), us(r.Lat.P9999), us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, r.Stalls.Count, us(int64(r.Stalls.Max)))
 	}
 	return nil
 }

@@ -1,0 +1,30 @@
+package bench
+
+import (
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestStallMeterSeesTheProcessStop: the whole process is stopped from
+// outside for 50 ms (SIGSTOP, then SIGCONT from a child shell), as the
+// host stops this VM's threads all at once; the meter counts it, with an
+// overrun of about that length.
+func TestStallMeterSeesTheProcessStop(t *testing.T) {
+	m := startStallMeter()
+	time.Sleep(20 * time.Millisecond)
+	pid := strconv.Itoa(syscall.Getpid())
+	cmd := exec.Command("sh", "-c", "kill -STOP "+pid+"; sleep 0.05; kill -CONT "+pid)
+	if err := cmd.Run(); err != nil {
+		m.stop()
+		t.Fatalf("stopping the process from outside: %v", err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	s := m.stop()
+	if s.Count < 1 || s.Max < 30*time.Millisecond {
+		t.Fatalf("a 50 ms stop of the whole process: the meter saw %d stalls, max %v; want at least 1 of 30 ms or more", s.Count, s.Max)
+	}
+	t.Logf("a 50 ms stop: %d stalls, max %v", s.Count, s.Max)
+}
