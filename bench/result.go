@@ -40,7 +40,7 @@ type Result struct {
 	// Stalls is what the stall meter saw while the engine ran: the
 	// machine stopping, not the engine (stalls.go).
 	Stalls Stalls `json:"machine_stalls"`
-	Note        string        `json:"note,omitempty"`
+	Note   string `json:"note,omitempty"`
 }
 
 // histogram records latencies from 1 ns to 100 s with 3 significant digits.
@@ -78,6 +78,12 @@ func WriteTable(w io.Writer, results []Result) error {
 	for _, r := range results {
 		if r.Note != "" {
 			fmt.Fprintf(w, "%s: %s\n", r.Engine, r.Note)
+		}
+	}
+	for _, r := range results {
+		if !r.Stalls.RealTime {
+			fmt.Fprintln(w, "stalls: the meter ran at a normal priority (no CAP_SYS_NICE), so its counts include waits for a CPU the engines caused")
+			break
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
