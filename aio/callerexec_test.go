@@ -76,3 +76,35 @@ func TestCallerRings(t *testing.T) {
 		t.Fatalf("%d descriptors open after Runtime.Close, %d before: caller rings leaked", after, before)
 	}
 }
+
+// TestManyBlockingCallersUseTheShards: a blocking call drives its own
+// ring only while at most GOMAXPROCS blocking calls are in progress. A
+// thread asleep in io_uring_enter keeps its P; with more callers than Ps
+// they starved each other, and 32 goroutines calling ReadAt ran at half
+// the rate they reach through the shards, which batch them
+// (BenchmarkReadAt4KParallel: 28-32 µs per read against 15-16).
+func TestManyBlockingCallersUseTheShards(t *testing.T) {
+	skipWithoutRing(t, "caller rings are the io_uring backend's")
+	rt := newRuntime(t, Config{})
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	buf := AlignedBuffer(4096)
+	read := func() uint64 {
+		before := rt.Stats().CallerDriven
+		if _, err := f.ReadAt(buf, 8192); err != nil {
+			t.Fatal(err)
+		}
+		return rt.Stats().CallerDriven - before
+	}
+	if n := read(); n != 1 {
+		t.Fatalf("a lone ReadAt: %d requests caller-driven, want 1", n)
+	}
+	rt.blocking.Add(rt.callerDriveMax) // as many other blocking calls in progress as Ps
+	defer rt.blocking.Add(-rt.callerDriveMax)
+	if n := read(); n != 0 {
+		t.Fatalf("a ReadAt beside %d others: %d requests caller-driven, want 0 (the shard)", rt.callerDriveMax, n)
+	}
+}

@@ -203,6 +203,8 @@ func (f *File) doIOCB(cb IOCB) (int, error) {
 		return 0, ErrRuntimeClosed
 	}
 	defer f.rt.putSyncCtx(sc)
+	f.rt.blocking.Add(1)
+	defer f.rt.blocking.Add(-1)
 	sc.cb = cb
 	if _, err := sc.ctx.Submit(&sc.cb); err != nil {
 		sc.cb = IOCB{}

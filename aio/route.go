@@ -91,7 +91,7 @@ func (rt *Runtime) dispatch(r *request, byCaller, onRing bool) {
 		if onRing && r.ctx.cring.placeLocked(r) {
 			return // Submit holds the ring's lock and submits when its batch is placed
 		}
-		if byCaller && r.ctx.own != nil && r.ctx.own.run(r) {
+		if byCaller && r.ctx.own != nil && rt.blocking.Load() <= rt.callerDriveMax && r.ctx.own.run(r) {
 			return
 		}
 		r.ctx.fast.submit(r)

@@ -29,6 +29,10 @@ type Runtime struct {
 	syncAll        []*callerExec // every caller ring made, closed by Close (guarded by syncMu)
 	callerRings    int           // caller rings made or being made (guarded by syncMu)
 	callerRingsMax int
+	// blocking counts the File calls in progress; past callerDriveMax
+	// they use the shards instead of their caller rings (callerexec.go).
+	blocking       atomic.Int32
+	callerDriveMax int32
 	fixedSlots     fixedSlots           // guarded by mu
 	fixedByInode   map[*inode]*fixedRef // guarded by mu
 
@@ -54,6 +58,7 @@ func New(cfg Config) (*Runtime, error) {
 	rt := &Runtime{cfg: cfg, pool: pool, files: map[*File]struct{}{}, contexts: map[*Context]struct{}{}, fixedByInode: map[*inode]*fixedRef{}, fixedSlots: fixedSlots{size: cfg.FixedFiles}}
 	rt.life.init()
 	rt.callerRingsMax = callerRingsPerP * runtime.GOMAXPROCS(0)
+	rt.callerDriveMax = int32(runtime.GOMAXPROCS(0))
 	rt.backend = BackendSyscall
 	if cfg.Backend != BackendSyscall {
 		if err := rt.startShards(); err != nil {
