@@ -87,6 +87,9 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 				writes++
 				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
 					cb.Op, cb.Buf, cb.Flags = aio.OpFdatasync, nil, aio.FlagBarrier
+					if job.SyncFull {
+						cb.Op = aio.OpFsync
+					}
 					writes = 0
 				}
 			}
@@ -126,7 +129,7 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 			}
 			if ev.Err != nil {
 				q.fail(ev.Err)
-			} else if w.measuring(done) && ev.IOCB.Op != aio.OpFdatasync {
+			} else if w.measuring(done) && ev.IOCB.Op != aio.OpFdatasync && ev.IOCB.Op != aio.OpFsync {
 				q.lat.record(done.Sub(starts[idx]))
 				q.ops++
 				w.live.Add(1)

@@ -56,9 +56,12 @@ func (e FioEngine) FioArgs(job Job) []string {
 	if job.ZipfTheta > 0 {
 		args = append(args, "--random_distribution=zipf:"+strconv.FormatFloat(job.ZipfTheta, 'f', -1, 64))
 	}
-	if job.FsyncN > 0 {
+	if job.FsyncN > 0 && job.SyncFull {
+		args = append(args, "--fsync="+strconv.Itoa(job.FsyncN))
+	} else if job.FsyncN > 0 {
 		args = append(args, "--fdatasync="+strconv.Itoa(job.FsyncN))
 	}
+	args = append(args, job.FioOptions...)
 	if len(job.BSSplit) > 0 {
 		args = append(args, "--bssplit="+BSSplitString(job.BSSplit))
 	}

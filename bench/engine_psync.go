@@ -49,7 +49,11 @@ func (PsyncEngine) Run(job Job) (Result, error) {
 				}
 				n, err = unix.Pwrite(fd, buf, off)
 				if job.FsyncN > 0 && writes.Add(1)%int64(job.FsyncN) == 0 && err == nil {
-					err = unix.Fdatasync(fd)
+					if job.SyncFull {
+						err = unix.Fsync(fd)
+					} else {
+						err = unix.Fdatasync(fd)
+					}
 				}
 			} else {
 				n, err = unix.Pread(fd, buf, off)

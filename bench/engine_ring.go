@@ -83,7 +83,11 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 				s.PrepWrite(fd, buf, uint64(off), 0)
 				writes++
 				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
-					s.PrepFsync(fd, ring.FsyncDatasync)
+					if job.SyncFull {
+						s.PrepFsync(fd, 0)
+					} else {
+						s.PrepFsync(fd, ring.FsyncDatasync)
+					}
 					s.Flags |= ring.SQEIODrain
 					isSync[idx] = true
 				}

@@ -44,10 +44,15 @@ type Job struct {
 	Direct    bool          // O_DIRECT
 	RWMixRead int           // randrw: percent of reads
 	ZipfTheta float64       // 0: uniform; > 0: zipf:theta random offsets
-	FsyncN    int           // an fdatasync after every FsyncN writes (0: none)
-	Filename  string
-	Seed      uint64
-	Verify    string // "xxhash": every written block carries a checked header
+	FsyncN    int           // a sync after every FsyncN writes (0: none): an fdatasync, or with SyncFull an fsync
+	SyncFull  bool          // FsyncN's syncs are fsyncs (fio's fsync=N), not fdatasyncs (fdatasync=N)
+	// FioOptions are options of fio's io_uring engine from a job file
+	// (fixedbufs, registerfiles, sqthread_poll, hipri), passed to the fio
+	// engine as they are; the Go engines have no such switches.
+	FioOptions []string
+	Filename   string
+	Seed       uint64
+	Verify     string // "xxhash": every written block carries a checked header
 	// BSSplit, when set, mixes block sizes by weight (fio's bssplit): each
 	// I/O takes one of them; BS is then the largest.
 	BSSplit []BSPart

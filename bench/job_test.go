@@ -142,3 +142,52 @@ func TestJobFileBSSplitAndIOSize(t *testing.T) {
 		t.Fatalf("fio arguments: %s", args)
 	}
 }
+
+// TestJobFileMeansWhatFioMeans: options that iobench used to take and run
+// differently from fio. fsync=N is an fsync (it ran fdatasync); two
+// sections of one name are two jobs (they merged into one); an ioengine
+// that does no file I/O is refused by name (ioengine=null ran real disk
+// I/O); fio's io_uring switches reach the fio engine (they were dropped).
+func TestJobFileMeansWhatFioMeans(t *testing.T) {
+	jobs, err := ParseJobFile(strings.NewReader("[a]\nfsync=4\n[b]\nfdatasync=8\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !jobs[0].SyncFull || jobs[0].FsyncN != 4 || jobs[1].SyncFull || jobs[1].FsyncN != 8 {
+		t.Fatalf("fsync=4 and fdatasync=8: %+v / %+v", jobs[0], jobs[1])
+	}
+	if args := strings.Join(FioEngine{}.FioArgs(jobs[0]), " "); !strings.Contains(args, "--fsync=4") || strings.Contains(args, "--fdatasync") {
+		t.Errorf("fsync=4 reaches fio as %q", args)
+	}
+	if _, err := ParseJobFile(strings.NewReader("[a]\nfsync=4\nfdatasync=8\n")); err == nil {
+		t.Error("fsync and fdatasync in one job accepted")
+	}
+
+	jobs, err = ParseJobFile(strings.NewReader("[w]\nrw=randwrite\n[w]\nrw=randread\n"))
+	if err != nil || len(jobs) != 2 || jobs[0].RW != RandWrite || jobs[1].RW != RandRead {
+		t.Fatalf("two sections named w: %d jobs, %v (%+v)", len(jobs), err, jobs)
+	}
+
+	for _, e := range []string{"io_uring", "libaio", "psync", "sync", "pvsync"} {
+		if _, err := ParseJobFile(strings.NewReader("[a]\nioengine=" + e + "\n")); err != nil {
+			t.Errorf("ioengine=%s: %v", e, err)
+		}
+	}
+	if _, err := ParseJobFile(strings.NewReader("[a]\nioengine=null\n")); err == nil || !strings.Contains(err.Error(), `"null"`) {
+		t.Errorf("ioengine=null: %v, want refused by name", err)
+	}
+
+	jobs, err = ParseJobFile(strings.NewReader("[a]\nfixedbufs\nregisterfiles=1\nsqthread_poll=0\nhipri\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(FioEngine{}.FioArgs(jobs[0]), " ")
+	for _, want := range []string{"--fixedbufs", "--registerfiles", "--hipri"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("fio's command line %q lacks %s", args, want)
+		}
+	}
+	if strings.Contains(args, "--sqthread_poll") {
+		t.Errorf("sqthread_poll=0 reached fio as set: %q", args)
+	}
+}

@@ -20,7 +20,8 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := ini.LoadSources(ini.LoadOptions{AllowBooleanKeys: true, Insensitive: true,
+	// Sections of one name are separate jobs, as fio runs them.
+	f, err := ini.LoadSources(ini.LoadOptions{AllowBooleanKeys: true, Insensitive: true, AllowNonUniqueSections: true,
 		IgnoreInlineComment: false, SpaceBeforeInlineComment: true}, data)
 	if err != nil {
 		return nil, fmt.Errorf("job file: %w", err)
@@ -58,10 +59,26 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 // ignoredOptions change nothing in what iobench measures.
 var ignoredOptions = map[string]bool{
 	"time_based": true, "group_reporting": true, "norandommap": true, "randrepeat": true,
-	"thread": true, "ioengine": true, "invalidate": true, "percentile_list": true,
+	"thread": true, "invalidate": true, "percentile_list": true,
 	"clat_percentiles": true, "slat_percentiles": true, "lat_percentiles": true,
 	"disable_lat": true, "stonewall": true, "new_group": true, "description": true,
-	"fixedbufs": true, "registerfiles": true, "sqthread_poll": true, "hipri": true,
+}
+
+// localEngines are fio's engines that do I/O to local files the way one of
+// iobench's engines does: a job file naming one is accepted (--compare
+// still chooses what runs); any other (null, mmap, net, ...) is refused by
+// name, since iobench would run real file I/O in its place.
+var localEngines = map[string]bool{
+	"io_uring": true, "libaio": true, "psync": true, "sync": true, "pvsync": true, "pvsync2": true, "posixaio": true,
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func applyOptions(j *Job, s *ini.Section) error {
@@ -119,7 +136,29 @@ func applyOption(j *Job, name, val string) error {
 	case "rwmixread":
 		j.RWMixRead, err = strconv.Atoi(val)
 	case "fsync", "fdatasync":
-		j.FsyncN, err = strconv.Atoi(val)
+		full := name == "fsync"
+		n, perr := strconv.Atoi(val)
+		if perr != nil {
+			return perr
+		}
+		if n > 0 && j.FsyncN > 0 && j.SyncFull != full {
+			return fmt.Errorf("fsync and fdatasync both set: iobench runs one kind of sync per job")
+		}
+		if n > 0 || j.SyncFull == full {
+			j.FsyncN, j.SyncFull = n, full
+		}
+	case "ioengine":
+		if !localEngines[val] {
+			return fmt.Errorf("ioengine %q is not one iobench compares with (the local-file engines: %s); --compare chooses the engines", val, strings.Join(sortedKeys(localEngines), ", "))
+		}
+	case "fixedbufs", "registerfiles", "sqthread_poll", "hipri":
+		on, berr := parseBool(val)
+		if berr != nil {
+			return berr
+		}
+		if on {
+			j.FioOptions = append(j.FioOptions, "--"+name)
+		}
 	case "random_distribution":
 		j.ZipfTheta, err = parseDistribution(val)
 	case "verify":

@@ -96,6 +96,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	rwmix := fs.Int("rwmixread", 50, "randrw: percent of reads")
 	dist := fs.String("random_distribution", "random", "random or zipf:THETA")
 	fsync := fs.Int("fdatasync", 0, "every Nth write slot is an fdatasync ordered after earlier writes (fio: an fdatasync after every N writes)")
+	fullSync := fs.Int("fsync", 0, "as --fdatasync, with fsync (fio's fsync=N)")
 	bssplit := fs.String("bssplit", "", "mixed block sizes by weight, as fio writes them: 4k/50:64k/50")
 	ioSize := fs.String("io_size", "0", "end a run once this many bytes were issued (0: only the runtime ends it)")
 	prealloc := fs.Bool("prealloc", false, "start each run from a new fallocate'd file that was never written (unwritten space)")
@@ -168,7 +169,17 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			{"iodepth", func() error { j.IODepth = *iodepth; return nil }},
 			{"numjobs", func() error { j.NumJobs = *numjobs; return nil }},
 			{"rwmixread", func() error { j.RWMixRead = *rwmix; return nil }},
-			{"fdatasync", func() error { j.FsyncN = *fsync; return nil }},
+			{"fdatasync", func() error { j.FsyncN, j.SyncFull = *fsync, false; return nil }},
+			{"fsync", func() error {
+				if !set["fsync"] {
+					return nil // --fdatasync's (or the job file's) stands
+				}
+				if set["fdatasync"] {
+					return errors.New("--fsync and --fdatasync both given: a job runs one kind of sync")
+				}
+				j.FsyncN, j.SyncFull = *fullSync, true
+				return nil
+			}},
 			{"verify", func() error { j.Verify = *verify; return nil }},
 			{"prealloc", func() error { j.Prealloc = *prealloc; return nil }},
 			{"io_size", func() (e error) { j.TotalBytes, e = bench.ParseSize(*ioSize); return }},
