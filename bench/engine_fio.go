@@ -119,7 +119,9 @@ type fioLat struct {
 }
 
 func (l fioLat) percentiles() Percentiles {
-	p := func(k string) int64 { return int64(l.Percentile[k]) }
+	// fio reports a percentile as the upper edge of its histogram bucket,
+	// which can lie above the largest value it saw: never above max.
+	p := func(k string) int64 { return min(int64(l.Percentile[k]), int64(l.Max)) }
 	return Percentiles{P50: p("50.000000"), P90: p("90.000000"), P99: p("99.000000"), P999: p("99.900000"),
 		P9999: p("99.990000"), Max: int64(l.Max), Mean: l.Mean, Count: l.N}
 }

@@ -191,3 +191,13 @@ func TestJobFileMeansWhatFioMeans(t *testing.T) {
 		t.Errorf("sqthread_poll=0 reached fio as set: %q", args)
 	}
 }
+
+// TestFioPercentilesNeverAboveMax: fio reports a percentile as its
+// histogram bucket's upper edge, which can exceed the largest latency it
+// saw; the fio row printed p99.99 above max.
+func TestFioPercentilesNeverAboveMax(t *testing.T) {
+	l := fioLat{Max: 1000, Percentile: map[string]float64{"50.000000": 400, "99.990000": 1024}}
+	if p := l.percentiles(); p.P9999 != 1000 || p.P50 != 400 {
+		t.Fatalf("p50 %d, p99.99 %d with max 1000: want 400 and 1000", p.P50, p.P9999)
+	}
+}

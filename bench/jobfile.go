@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sort"
@@ -20,6 +21,9 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	// fio takes an inline comment after a tab as after a space; the INI
+	// parser only after a space.
+	data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\t;"), []byte(" ;")), []byte("\t#"), []byte(" #"))
 	// Sections of one name are separate jobs, as fio runs them.
 	f, err := ini.LoadSources(ini.LoadOptions{AllowBooleanKeys: true, Insensitive: true, AllowNonUniqueSections: true,
 		IgnoreInlineComment: false, SpaceBeforeInlineComment: true}, data)

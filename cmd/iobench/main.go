@@ -110,6 +110,18 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		}
 		return nil, usageError{err}
 	}
+	// Options after the job file override it, as fio's do: the flag
+	// package stops at the first argument that is not a flag.
+	var jobFile string
+	if fs.NArg() > 0 {
+		jobFile = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, usageError{err}
+		}
+		if fs.NArg() > 0 {
+			return nil, usageError{fmt.Errorf("one job file at most, got %s and %s", jobFile, strings.Join(fs.Args(), " "))}
+		}
+	}
 	o := &options{repeat: *repeat, format: *format, cpuprofile: *cpuprofile}
 	switch o.format {
 	case "normal", "json", "markdown":
@@ -124,10 +136,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 
 	// The jobs: from a job file, or the default job; explicit flags win.
 	jobs := []bench.Job{def}
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		jf, err := os.Open(fs.Arg(0))
+	if jobFile != "" {
+		jf, err := os.Open(jobFile)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("job file: %w", err)}
 		}
@@ -136,14 +146,12 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		if err != nil {
 			return nil, usageError{err}
 		}
-	default:
-		return nil, usageError{fmt.Errorf("one job file at most, got %d arguments", fs.NArg())}
 	}
 	mixed := *rw == "mixed"
 	for i := range jobs {
 		j := &jobs[i]
 		apply := func(name string, f func() error) error {
-			if !set[name] && fs.NArg() == 1 {
+			if !set[name] && jobFile != "" {
 				return nil // the job file's value stands
 			}
 			if err := f(); err != nil {
@@ -217,7 +225,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 				return nil, err
 			}
 		}
-		if fs.NArg() == 0 {
+		if jobFile == "" {
 			j.Name = fmt.Sprintf("%s-%s-qd%d", *rw, *bs, j.IODepth)
 			if j.Prealloc {
 				j.Name += "-prealloc"
@@ -238,6 +246,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.engines = append(o.engines, e)
 	}
+	if err := checkJobs(jobs, o.engines); err != nil {
+		return nil, usageError{err}
+	}
 	if err := o.placeFiles(jobs); err != nil {
 		return nil, err
 	}
@@ -257,6 +268,27 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		o.jobs[0].Size = int64(*submissions) // carried to the mixed job below
 	}
 	return o, nil
+}
+
+// checkJobs refuses, by name, what would run with another meaning than
+// the user's: page-cache I/O on the aio engine (it does direct I/O only,
+// and would run O_DIRECT beside psync's page cache), and a device path
+// that does not exist (iobench would benchmark a new plain file in
+// devtmpfs instead of the device).
+func checkJobs(jobs []bench.Job, engines []bench.Engine) error {
+	for _, j := range jobs {
+		for _, e := range engines {
+			if !j.Direct && strings.HasPrefix(e.Name(), "aio") {
+				return fmt.Errorf("job %s: direct=0: the aio engine does direct I/O only; compare page-cache I/O with --compare=psync,fio", j.Name)
+			}
+		}
+		if strings.HasPrefix(j.Filename, "/dev/") {
+			if _, err := os.Stat(j.Filename); err != nil {
+				return fmt.Errorf("job %s: %s: %w (iobench would make a plain file in /dev rather than benchmark a device)", j.Name, j.Filename, err)
+			}
+		}
+	}
+	return nil
 }
 
 func parseDist(j *bench.Job, dist string) error {

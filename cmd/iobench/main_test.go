@@ -185,3 +185,36 @@ func TestJobFile(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 }
+
+// TestMeaningsAsFio: what iobench used to run with another meaning than
+// the user's is refused by name (direct=0 on the aio engine ran O_DIRECT;
+// a missing /dev path benchmarked a new file in devtmpfs), or now means
+// what fio means (options after the job file override it; a tab before an
+// inline comment).
+func TestMeaningsAsFio(t *testing.T) {
+	var stderr bytes.Buffer
+	if _, err := parseArgs([]string{"--direct=0", "--compare=aio,psync"}, &stderr); err == nil || !strings.Contains(err.Error(), "direct=0") {
+		t.Errorf("--direct=0 with aio: %v, want refused naming direct=0", err)
+	}
+	if _, err := parseArgs([]string{"--direct=0", "--compare=psync"}, &stderr); err != nil {
+		t.Errorf("--direct=0 with psync: %v", err)
+	}
+	if _, err := parseArgs([]string{"--filename=/dev/nowait-no-such-disk", "--compare=psync"}, &stderr); err == nil || !strings.Contains(err.Error(), "/dev/nowait-no-such-disk") {
+		t.Errorf("a missing device: %v, want refused naming it", err)
+	}
+	jf := filepath.Join(t.TempDir(), "job.fio")
+	if err := os.WriteFile(jf, []byte("[j]\nrw=randread\nnumjobs=4\t; four of them\niodepth=8\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseArgs([]string{jf, "--iodepth=2", "--compare=psync"}, &stderr)
+	if err != nil {
+		t.Fatalf("a job file, then an option: %v", err)
+	}
+	defer o.cleanup()
+	if j := o.jobs[0]; j.IODepth != 2 || j.NumJobs != 4 {
+		t.Errorf("job after --iodepth=2 given after the file: iodepth %d numjobs %d, want 2 and 4", j.IODepth, j.NumJobs)
+	}
+	if _, err := parseArgs([]string{jf, "extra.fio"}, &stderr); err == nil {
+		t.Error("two job files accepted")
+	}
+}
