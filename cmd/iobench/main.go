@@ -20,10 +20,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -335,8 +337,27 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
+// stopOnSignal makes Ctrl-C and SIGTERM end the run with a word and
+// without leaving the default 1 GiB file behind: the temp directory is
+// removed and iobench exits 128+signal, as a shell reports it.
+func stopOnSignal(o *options, stderr io.Writer) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(stderr, "\niobench: %v: stopped before the results", s)
+		if o.tempDir != "" {
+			fmt.Fprintf(stderr, "; removed %s", o.tempDir)
+		}
+		fmt.Fprintln(stderr)
+		o.cleanup()
+		os.Exit(128 + int(s.(syscall.Signal)))
+	}()
+}
+
 func execute(o *options, stdout, stderr io.Writer) error {
 	defer o.cleanup()
+	stopOnSignal(o, stderr)
 	if o.cpuprofile != "" {
 		pf, err := os.Create(o.cpuprofile)
 		if err != nil {

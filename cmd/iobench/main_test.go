@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nowaitio/nowait/bench"
 	"github.com/nowaitio/nowait/ring"
@@ -216,5 +219,60 @@ func TestMeaningsAsFio(t *testing.T) {
 	}
 	if _, err := parseArgs([]string{jf, "extra.fio"}, &stderr); err == nil {
 		t.Error("two job files accepted")
+	}
+}
+
+// TestSignalRemovesTheTempFile: SIGTERM during a run prints a word, exits
+// 128+15 and leaves no file behind (it printed nothing and left the 1 GiB
+// file in the temp directory).
+func TestSignalRemovesTheTempFile(t *testing.T) {
+	bin := iobench(t)
+	tmp := t.TempDir()
+	cmd := exec.Command(bin, "--compare=psync", "--size=64m", "--runtime=60s")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	go func() { // the job line comes before the run
+		buf := make([]byte, 4096)
+		var seen []byte
+		for {
+			n, err := out.Read(buf)
+			seen = append(seen, buf[:n]...)
+			if bytes.Contains(seen, []byte("file=")) {
+				close(started)
+				io.Copy(io.Discard, out)
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no job line in 30 s")
+	}
+	time.Sleep(500 * time.Millisecond) // into the run
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 128+15 {
+		t.Fatalf("after SIGTERM: %v, want exit code 143\nstderr %s", err, e.String())
+	}
+	if !strings.Contains(e.String(), "stopped") {
+		t.Errorf("stderr after SIGTERM: %q, want a word", e.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Errorf("left behind after SIGTERM: %v", left)
 	}
 }
