@@ -79,7 +79,7 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 			if write {
 				cb.Op = aio.OpWrite
 				if job.RW == Append {
-					cb.Offset = appendOff.Add(gen.size) - gen.size
+					cb.Offset = appendAt(appendOff, gen.size, job.Size)
 				}
 				if stamp != nil {
 					stamp.stamp(cb.Buf, cb.Offset)

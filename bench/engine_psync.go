@@ -42,7 +42,7 @@ func (PsyncEngine) Run(job Job) (Result, error) {
 			var err error
 			if write {
 				if job.RW == Append {
-					off = appendOff.Add(gen.size) - gen.size
+					off = appendAt(&appendOff, gen.size, job.Size)
 				}
 				if stamp != nil {
 					stamp.stamp(buf, off)

@@ -75,7 +75,7 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 				s.PrepRead(fd, buf, uint64(off), 0)
 			default:
 				if job.RW == Append {
-					off = appendOff.Add(gen.size) - gen.size
+					off = appendAt(appendOff, gen.size, job.Size)
 				}
 				if stamp != nil {
 					stamp.stamp(buf, off)

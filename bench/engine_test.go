@@ -141,3 +141,27 @@ func TestBSSplitAndIOSize(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendWrapsAtSize: an append job writes from the start of an empty
+// file and, past its size, wraps to the start as fio does: the file never
+// grows past the size (the Go engines grew a 16 MiB job's file to 341 MB).
+func TestAppendWrapsAtSize(t *testing.T) {
+	for _, e := range goEngines(t) {
+		job := smallJob(t, Append)
+		job.Size, job.Runtime = 1<<20, 400*time.Millisecond
+		r, err := Compare(job, []Engine{e}, 1, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		st, err := os.Stat(job.Filename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r[0].Bytes <= job.Size {
+			t.Logf("%s wrote %d bytes, no more than the size: the wrap was not reached", e.Name(), r[0].Bytes)
+		}
+		if st.Size() > job.Size {
+			t.Errorf("%s: %d bytes written, the file grew to %d, past the job's size %d", e.Name(), r[0].Bytes, st.Size(), job.Size)
+		}
+	}
+}
