@@ -186,20 +186,12 @@ func (rt *Runtime) writePlan(ino *inode, r *request, plan bio.Plan, scratch []by
 	}
 	for _, e := range plan.EdgeList() {
 		unit := scratch[:e.Len]
-		if e.ZeroFill {
-			clear(unit)
-		} else {
-			got, err := preadFull(ino.fd, unit, e.Off)
-			if err != nil {
-				return err
-			}
-			clear(unit[got:]) // past the end of the file: zeros
+		if err := rt.mergeEdge(ino, r, e, unit); err != nil {
+			return err
 		}
-		e.Fill(unit, r.buf)
 		if _, err := pwriteFull(ino.fd, unit, e.Off); err != nil {
 			return err
 		}
-		rt.stats.rmw.Add(1)
 	}
 	if plan.Mid.Len == 0 {
 		return nil
@@ -221,23 +213,31 @@ func (rt *Runtime) writePlan(ino *inode, r *request, plan bio.Plan, scratch []by
 	return nil
 }
 
+// mergeEdge puts edge e's unit in unit: its old content read (or zeros,
+// where it is known to read as zeros), with the request's bytes over it.
+func (rt *Runtime) mergeEdge(ino *inode, r *request, e bio.Edge, unit []byte) error {
+	if e.ZeroFill {
+		clear(unit)
+	} else {
+		got, err := preadFull(ino.fd, unit, e.Off)
+		if err != nil {
+			return err
+		}
+		clear(unit[got:]) // past the end of the file: zeros
+	}
+	e.Fill(unit, r.buf)
+	rt.stats.rmw.Add(1)
+	return nil
+}
+
 // writeSpan writes the plan's edges and middle, which together are span
 // from lo on, in one write: the edges read (or zero-filled) into their
 // places, the request's bytes copied over them.
 func (rt *Runtime) writeSpan(ino *inode, r *request, plan bio.Plan, span []byte, lo int64) error {
 	for _, e := range plan.EdgeList() {
-		unit := span[e.Off-lo : e.Off-lo+e.Len]
-		if e.ZeroFill {
-			clear(unit)
-		} else {
-			got, err := preadFull(ino.fd, unit, e.Off)
-			if err != nil {
-				return err
-			}
-			clear(unit[got:]) // past the end of the file: zeros
+		if err := rt.mergeEdge(ino, r, e, span[e.Off-lo:e.Off-lo+e.Len]); err != nil {
+			return err
 		}
-		e.Fill(unit, r.buf)
-		rt.stats.rmw.Add(1)
 	}
 	if m := plan.Mid; m.Len > 0 {
 		copy(span[m.Off-lo:m.Off-lo+m.Len], r.buf[m.Off-r.off:m.Off-r.off+m.Len])
