@@ -73,6 +73,11 @@ func LiveStatus() (engine string, done, iops float64, left time.Duration, ok boo
 		return "", 0, 0, 0, false
 	}
 	now := time.Now()
+	if w.total > 0 && w.deadline.Sub(w.start) > 365*24*time.Hour { // until io_size: how far by bytes
+		el := now.Sub(w.start)
+		done := min(float64(w.issued.Load())/float64(w.total), 1)
+		return w.engine, done, float64(w.live.Load()) / max(el.Seconds(), 1e-9), 0, true
+	}
 	total := w.deadline.Sub(w.start)
 	el := min(now.Sub(w.start), total)
 	if el <= 0 {
@@ -87,6 +92,9 @@ func startWindow(engine string, job Job) *window {
 	w := &window{engine: engine, start: time.Now(), done: make(chan struct{}), ended: make(chan struct{}), total: job.TotalBytes}
 	w.from = w.start.Add(job.Ramp)
 	w.deadline = w.from.Add(job.Runtime)
+	if job.Runtime == 0 { // until io_size (Validate allows it only so)
+		w.deadline = w.from.Add(100 * 365 * 24 * time.Hour)
+	}
 	current.Store(w)
 	go func() {
 		select {

@@ -39,10 +39,15 @@ func (e FioEngine) FioArgs(job Job) []string {
 	args := []string{"--name=" + job.Name, "--filename=" + job.Filename, "--bs=" + strconv.FormatInt(job.BS, 10),
 		"--iodepth=" + strconv.Itoa(job.IODepth), "--numjobs=" + strconv.Itoa(job.NumJobs),
 		"--size=" + strconv.FormatInt(job.Size, 10), "--ioengine=" + ioengine, "--direct=" + direct,
-		"--runtime=" + durationArg(job.Runtime), "--ramp_time=" + durationArg(job.Ramp), "--time_based",
-		"--group_reporting", "--norandommap", "--randrepeat=0", "--output-format=json",
+		"--ramp_time=" + durationArg(job.Ramp), "--group_reporting", "--norandommap", "--randrepeat=0", "--output-format=json",
 		"--slat_percentiles=1", "--clat_percentiles=1", "--lat_percentiles=1",
 		"--percentile_list=50:90:99:99.9:99.99"}
+	if job.Runtime > 0 {
+		args = append(args, "--runtime="+durationArg(job.Runtime))
+	}
+	if job.TimeBased {
+		args = append(args, "--time_based")
+	}
 	if job.RW == Append {
 		// Writes from the start of an empty file that fio must not lay out
 		// or preallocate first: every write extends the file.
@@ -65,8 +70,8 @@ func (e FioEngine) FioArgs(job Job) []string {
 	if len(job.BSSplit) > 0 {
 		args = append(args, "--bssplit="+BSSplitString(job.BSSplit))
 	}
-	if job.TotalBytes > 0 {
-		args = append(args, "--io_size="+strconv.FormatInt(job.TotalBytes, 10))
+	if job.TotalBytes > 0 { // fio's io_size is each job's
+		args = append(args, "--io_size="+strconv.FormatInt(max(job.TotalBytes/int64(job.NumJobs), job.BS), 10))
 	}
 	return append(args, e.Extra...)
 }

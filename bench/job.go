@@ -33,13 +33,19 @@ func (rw RW) writes() bool { return rw != Read && rw != RandRead }
 
 // Job is one benchmark job, in fio's terms.
 type Job struct {
-	Name      string
-	RW        RW
-	BS        int64         // block size
-	IODepth   int           // I/Os in flight per job
-	NumJobs   int           // jobs running at once (each with its own queue)
-	Size      int64         // file size (for append: how far the file may grow)
-	Runtime   time.Duration // how long to run (after Ramp)
+	Name    string
+	RW      RW
+	BS      int64         // block size
+	IODepth int           // I/Os in flight per job
+	NumJobs int           // jobs running at once (each with its own queue)
+	Size    int64         // file size (for append: how far the file may grow)
+	Runtime time.Duration // how long to run (after Ramp); 0 with TimeBased false: until TotalBytes
+	// TimeBased: the job runs for Runtime, whatever its size (the command
+	// line's way, fio's time_based=1). False (a job file without
+	// time_based, as fio): it ends after TotalBytes, one pass over its size
+	// per job unless io_size says otherwise, or at Runtime if that comes
+	// first.
+	TimeBased bool
 	Ramp      time.Duration // run this long before measuring
 	Direct    bool          // O_DIRECT
 	RWMixRead int           // randrw: percent of reads
@@ -68,7 +74,7 @@ type Job struct {
 // DefaultJob is the job iobench runs with no arguments.
 func DefaultJob() Job {
 	return Job{Name: "randread-4k-qd32", RW: RandRead, BS: 4096, IODepth: 32, NumJobs: 1,
-		Size: 1 << 30, Runtime: 10 * time.Second, Direct: true, RWMixRead: 50, Seed: 1}
+		Size: 1 << 30, Runtime: 10 * time.Second, TimeBased: true, Direct: true, RWMixRead: 50, Seed: 1}
 }
 
 // Validate reports the first thing wrong with the job.
@@ -86,8 +92,8 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("numjobs %d outside 1..256", j.NumJobs)
 	case j.Size < j.BS:
 		return fmt.Errorf("size %d is smaller than bs %d", j.Size, j.BS)
-	case j.Runtime <= 0:
-		return errors.New("runtime must be positive")
+	case j.Runtime < 0 || (j.Runtime == 0 && (j.TimeBased || j.TotalBytes == 0)):
+		return errors.New("runtime must be positive (a job that is not time-based may leave it out)")
 	case j.Ramp < 0:
 		return errors.New("ramp_time must not be negative")
 	case j.RWMixRead < 0 || j.RWMixRead > 100:

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,41 @@ func TestFioPercentilesNeverAboveMax(t *testing.T) {
 	l := fioLat{Max: 1000, Percentile: map[string]float64{"50.000000": 400, "99.990000": 1024}}
 	if p := l.percentiles(); p.P9999 != 1000 || p.P50 != 400 {
 		t.Fatalf("p50 %d, p99.99 %d with max 1000: want 400 and 1000", p.P50, p.P9999)
+	}
+}
+
+// TestJobFileNotTimeBased: a job file without time_based means what fio
+// means: one pass over the size (per job), with no runtime limit unless
+// it sets one. It ran 10 s whatever its size.
+func TestJobFileNotTimeBased(t *testing.T) {
+	jobs, err := ParseJobFile(strings.NewReader("[once]\nrw=read\nsize=8m\nnumjobs=2\n[timed]\nrw=read\nsize=8m\ntime_based\nruntime=2s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	once, timed := jobs[0], jobs[1]
+	if once.TimeBased || once.Runtime != 0 || once.TotalBytes != 16<<20 {
+		t.Fatalf("without time_based: time-based %v, runtime %v, io %d; want false, none, 16 MiB", once.TimeBased, once.Runtime, once.TotalBytes)
+	}
+	if !timed.TimeBased || timed.Runtime != 2*time.Second || timed.TotalBytes != 0 {
+		t.Fatalf("time_based, runtime=2s: %+v", timed)
+	}
+	args := strings.Join(FioEngine{}.FioArgs(once), " ")
+	if strings.Contains(args, "--time_based") || strings.Contains(args, "--runtime") || !strings.Contains(args, "--io_size=8388608") {
+		t.Errorf("fio's command line for one pass: %q", args)
+	}
+	if _, err := ParseJobFile(strings.NewReader("[j]\ntime_based\n")); err == nil {
+		t.Error("time_based without a runtime accepted")
+	}
+	// One pass on a Go engine: the bytes are the size, then it stops.
+	once.Filename, once.NumJobs, once.TotalBytes = filepath.Join(t.TempDir(), "f"), 1, 8<<20
+	if err := once.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Compare(once, []Engine{PsyncEngine{}}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0].Bytes != 8<<20 {
+		t.Errorf("one pass over 8 MiB read %d bytes", r[0].Bytes)
 	}
 }

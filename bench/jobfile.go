@@ -30,8 +30,10 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job file: %w", err)
 	}
+	// fio's defaults where they differ from the command line's: a job is
+	// not time-based, and has no runtime limit.
 	global := DefaultJob()
-	global.Name = ""
+	global.Name, global.TimeBased, global.Runtime = "", false, 0
 	if s, err := f.GetSection("global"); err == nil {
 		if err := applyOptions(&global, s); err != nil {
 			return nil, fmt.Errorf("job file [global]: %w", err)
@@ -52,6 +54,12 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 		if err := applyOptions(&j, s); err != nil {
 			return nil, fmt.Errorf("job file [%s]: %w", name, err)
 		}
+		switch {
+		case j.TimeBased && j.Runtime == 0:
+			return nil, fmt.Errorf("job file [%s]: time_based without a runtime would never end", name)
+		case !j.TimeBased && j.TotalBytes == 0:
+			j.TotalBytes = j.Size * int64(j.NumJobs) // one pass over its size per job, as fio
+		}
 		jobs = append(jobs, j)
 	}
 	if len(jobs) == 0 {
@@ -62,7 +70,7 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 
 // ignoredOptions change nothing in what iobench measures.
 var ignoredOptions = map[string]bool{
-	"time_based": true, "group_reporting": true, "norandommap": true, "randrepeat": true,
+	"group_reporting": true, "norandommap": true, "randrepeat": true,
 	"thread": true, "invalidate": true, "percentile_list": true,
 	"clat_percentiles": true, "slat_percentiles": true, "lat_percentiles": true,
 	"disable_lat": true, "stonewall": true, "new_group": true, "description": true,
@@ -135,6 +143,8 @@ func applyOption(j *Job, name, val string) error {
 		j.Ramp, err = ParseDuration(val)
 	case "direct":
 		j.Direct, err = parseBool(val)
+	case "time_based":
+		j.TimeBased, err = parseBool(val)
 	case "filename":
 		j.Filename = val
 	case "rwmixread":
