@@ -120,12 +120,36 @@ func (w *window) measuring(t time.Time) bool { return !t.Before(w.from) && !t.Af
 type queueStats struct {
 	ops, bytes, errs int64
 	lat, slat        histogram
+	dirs             [2]dirStats // reads, writes
 	firstErr         error
 	verify           verifyStats
 }
 
+// dirStats is one direction's share of a queue's counts.
+type dirStats struct {
+	ops, bytes int64
+	lat        histogram
+}
+
 func newQueueStats() *queueStats {
-	return &queueStats{lat: newHistogram(), slat: newHistogram()}
+	q := &queueStats{lat: newHistogram(), slat: newHistogram()}
+	q.dirs[0].lat, q.dirs[1].lat = newHistogram(), newHistogram()
+	return q
+}
+
+// done counts one measured I/O of n bytes that took lat, in its direction
+// and in all.
+func (q *queueStats) done(write bool, lat time.Duration, n int64) {
+	q.lat.record(lat)
+	q.ops++
+	q.bytes += n
+	d := &q.dirs[0]
+	if write {
+		d = &q.dirs[1]
+	}
+	d.lat.record(lat)
+	d.ops++
+	d.bytes += n
 }
 
 func (q *queueStats) fail(err error) {
@@ -146,8 +170,15 @@ func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error
 	}
 	r := Result{Engine: engine, Job: job.Name, Elapsed: max(end.Sub(w.from), time.Millisecond)}
 	lat, slat := newHistogram(), newHistogram()
+	dirLat := [2]histogram{newHistogram(), newHistogram()}
+	dirs := [2]*DirResult{&r.Read, &r.Write}
 	var firstErr error
 	for _, q := range qs {
+		for i := range dirs {
+			dirs[i].Ops += q.dirs[i].ops
+			dirs[i].Bytes += q.dirs[i].bytes
+			dirLat[i].merge(q.dirs[i].lat)
+		}
 		r.VerifyErrs += q.verify.failures
 		if r.VerifyFirst == "" && q.verify.first != nil {
 			r.VerifyFirst = q.verify.first.Error()
@@ -164,6 +195,10 @@ func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error
 	r.Lat, r.Slat = lat.percentiles(), slat.percentiles()
 	secs := r.Elapsed.Seconds()
 	r.IOPS, r.BWBytes = float64(r.Ops)/secs, float64(r.Bytes)/secs
+	for i, d := range dirs {
+		d.Lat = dirLat[i].percentiles()
+		d.IOPS, d.BWBytes = float64(d.Ops)/secs, float64(d.Bytes)/secs
+	}
 	r.CPUUser = tvSeconds(w.cpuTo.Utime) - tvSeconds(w.cpuFrom.Utime)
 	r.CPUSys = tvSeconds(w.cpuTo.Stime) - tvSeconds(w.cpuFrom.Stime)
 	if r.Ops > 0 {

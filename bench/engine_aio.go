@@ -130,10 +130,8 @@ func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q
 			if ev.Err != nil {
 				q.fail(ev.Err)
 			} else if w.measuring(done) && ev.IOCB.Op != aio.OpFdatasync && ev.IOCB.Op != aio.OpFsync {
-				q.lat.record(done.Sub(starts[idx]))
-				q.ops++
+				q.done(ev.IOCB.Op == aio.OpWrite, done.Sub(starts[idx]), int64(ev.N))
 				w.live.Add(1)
-				q.bytes += int64(ev.N)
 			}
 			free = append(free, idx)
 		}

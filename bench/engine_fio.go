@@ -156,8 +156,16 @@ func parseFio(name string, job Job, out []byte) (Result, error) {
 	if j.Write.TotalIOs > j.Read.TotalIOs {
 		main = j.Write
 	}
-	// lat is submission to completion, as the Go engines measure it.
+	// lat is submission to completion, as the Go engines measure it. fio
+	// gives it per direction: the combined row has the busier one's, and
+	// Read and Write have each (the table by direction shows both).
 	r.Lat, r.Slat = main.Lat.percentiles(), main.Slat.percentiles()
+	for _, d := range []struct {
+		to   *DirResult
+		from fioDir
+	}{{&r.Read, j.Read}, {&r.Write, j.Write}} {
+		*d.to = DirResult{Ops: d.from.TotalIOs, Bytes: d.from.IOBytes, IOPS: d.from.IOPS, BWBytes: d.from.BW, Lat: d.from.Lat.percentiles()}
+	}
 	secs := r.Elapsed.Seconds() * float64(job.NumJobs)
 	r.CPUUser, r.CPUSys = j.UsrCPU/100*secs, j.SysCPU/100*secs
 	if r.Ops > 0 {

@@ -72,10 +72,8 @@ func (PsyncEngine) Run(job Job) (Result, error) {
 				continue
 			}
 			if w.measuring(done) {
-				q.lat.record(done.Sub(t0))
-				q.ops++
+				q.done(write, done.Sub(t0), int64(n))
 				w.live.Add(1)
-				q.bytes += int64(n)
 			}
 		}
 	})

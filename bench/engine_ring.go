@@ -129,10 +129,8 @@ func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appen
 			if c.Res < 0 {
 				q.fail(unix.Errno(-c.Res))
 			} else if w.measuring(done) && !isSync[idx] {
-				q.lat.record(done.Sub(starts[idx]))
-				q.ops++
+				q.done(!isRead[idx], done.Sub(starts[idx]), int64(c.Res))
 				w.live.Add(1)
-				q.bytes += int64(c.Res)
 			}
 			free = append(free, idx)
 		}

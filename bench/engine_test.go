@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -163,5 +164,36 @@ func TestAppendWrapsAtSize(t *testing.T) {
 		if st.Size() > job.Size {
 			t.Errorf("%s: %d bytes written, the file grew to %d, past the job's size %d", e.Name(), r[0].Bytes, st.Size(), job.Size)
 		}
+	}
+}
+
+// TestReadsAndWritesApart: a randrw run counts each direction apart on
+// every engine (the fio row showed one direction's latency and the Go
+// rows both combined), and the table prints them.
+func TestReadsAndWritesApart(t *testing.T) {
+	engines := goEngines(t)
+	if _, err := exec.LookPath("fio"); err == nil {
+		engines = append(engines, FioEngine{})
+	}
+	job := smallJob(t, RandRW)
+	results, err := Compare(job, engines, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		rd, wr := r.Read, r.Write
+		if rd.Ops == 0 || wr.Ops == 0 || rd.Ops+wr.Ops != r.Ops || rd.Bytes+wr.Bytes != r.Bytes {
+			t.Errorf("%s: %d ops = %d reads + %d writes? bytes %d = %d + %d?", r.Engine, r.Ops, rd.Ops, wr.Ops, r.Bytes, rd.Bytes, wr.Bytes)
+		}
+		if rd.Lat.P50 <= 0 || wr.Lat.P50 <= 0 || (r.Engine != "fio" && (rd.Lat.Count != rd.Ops || wr.Lat.Count != wr.Ops)) {
+			t.Errorf("%s: latency by direction %+v / %+v", r.Engine, rd.Lat, wr.Lat)
+		}
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, results); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "by direction") || strings.Count(out.String(), " write ") < len(results) {
+		t.Errorf("the table has no row per direction:\n%s", out.String())
 	}
 }

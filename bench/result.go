@@ -21,26 +21,39 @@ type Percentiles struct {
 
 // Result is what one engine did on one job.
 type Result struct {
-	Engine      string        `json:"engine"`
-	Job         string        `json:"job"`
-	Ops         int64         `json:"ops"`
-	Bytes       int64         `json:"bytes"`
-	Elapsed     time.Duration `json:"elapsed_ns"`
-	IOPS        float64       `json:"iops"`
-	BWBytes     float64       `json:"bw_bytes_per_s"`
-	Lat         Percentiles   `json:"lat_ns"`  // completion latency: submit to completion
-	Slat        Percentiles   `json:"slat_ns"` // submission latency: one Submit (or io_uring_enter) call
-	CPUUser     float64       `json:"cpu_user_s"`
-	CPUSys      float64       `json:"cpu_sys_s"`
-	CPUPerIONs  float64       `json:"cpu_ns_per_io"`
-	Errors      int64         `json:"errors"`
-	VerifyErrs  int64         `json:"verify_errors"`
-	VerifyFirst string        `json:"verify_first,omitempty"` // the first failure, naming its offset
-	Stats       *aio.Stats    `json:"aio_stats,omitempty"`
+	Engine  string        `json:"engine"`
+	Job     string        `json:"job"`
+	Ops     int64         `json:"ops"`
+	Bytes   int64         `json:"bytes"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+	IOPS    float64       `json:"iops"`
+	BWBytes float64       `json:"bw_bytes_per_s"`
+	Lat     Percentiles   `json:"lat_ns"` // completion latency: submit to completion
+	// Read and Write are the I/Os of each direction apart (fio's read and
+	// write); Lat above combines them for the Go engines.
+	Read        DirResult   `json:"read"`
+	Write       DirResult   `json:"write"`
+	Slat        Percentiles `json:"slat_ns"` // submission latency: one Submit (or io_uring_enter) call
+	CPUUser     float64     `json:"cpu_user_s"`
+	CPUSys      float64     `json:"cpu_sys_s"`
+	CPUPerIONs  float64     `json:"cpu_ns_per_io"`
+	Errors      int64       `json:"errors"`
+	VerifyErrs  int64       `json:"verify_errors"`
+	VerifyFirst string      `json:"verify_first,omitempty"` // the first failure, naming its offset
+	Stats       *aio.Stats  `json:"aio_stats,omitempty"`
 	// Stalls is what the stall meter saw while the engine ran: the
 	// machine stopping, not the engine (stalls.go).
 	Stalls Stalls `json:"machine_stalls"`
 	Note   string `json:"note,omitempty"`
+}
+
+// DirResult is one direction's I/Os of a run.
+type DirResult struct {
+	Ops     int64       `json:"ops"`
+	Bytes   int64       `json:"bytes"`
+	IOPS    float64     `json:"iops"`
+	BWBytes float64     `json:"bw_bytes_per_s"`
+	Lat     Percentiles `json:"lat_ns"`
 }
 
 // histogram records latencies from 1 ns to 100 s with 3 significant digits.
@@ -101,6 +114,36 @@ func WriteTable(w io.Writer, results []Result) error {
 			us(r.Lat.P50), us(r.Lat.P99), us(r.Lat.P9999), us(r.Lat.Max),
 			us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, ratio(r.CPUPerIONs, base.CPUPerIONs),
 			r.Stalls.Count, us(int64(r.Stalls.Max)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeByDirection(w, results)
+}
+
+// writeByDirection prints, for a job that both reads and writes, each
+// engine's reads and writes apart: the combined latency of the table above
+// is a mix whose share of each differs by engine, and fio's is only its
+// busier direction's.
+func writeByDirection(w io.Writer, results []Result) error {
+	both := false
+	for _, r := range results {
+		both = both || (r.Read.Ops > 0 && r.Write.Ops > 0)
+	}
+	if !both {
+		return nil
+	}
+	fmt.Fprintln(w, "by direction (the combined lat above: the Go engines' mixes both; fio's is its busier direction's):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "engine\tdir\tIOPS\tMiB/s\tlat p50 us\tp99\tp99.99\tmax\t")
+	for _, r := range results {
+		for _, d := range []struct {
+			name string
+			d    DirResult
+		}{{"read", r.Read}, {"write", r.Write}} {
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t\n", r.Engine, d.name, d.d.IOPS, d.d.BWBytes/(1<<20),
+				us(d.d.Lat.P50), us(d.d.Lat.P99), us(d.d.Lat.P9999), us(d.d.Lat.Max))
+		}
 	}
 	return tw.Flush()
 }
