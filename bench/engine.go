@@ -196,7 +196,7 @@ func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error
 	secs := r.Elapsed.Seconds()
 	r.IOPS, r.BWBytes = float64(r.Ops)/secs, float64(r.Bytes)/secs
 	for i, d := range dirs {
-		d.Lat = dirLat[i].percentiles()
+		d.Lat, d.hist = dirLat[i].percentiles(), dirLat[i]
 		d.IOPS, d.BWBytes = float64(d.Ops)/secs, float64(d.Bytes)/secs
 	}
 	r.CPUUser = tvSeconds(w.cpuTo.Utime) - tvSeconds(w.cpuFrom.Utime)

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -54,6 +53,7 @@ type DirResult struct {
 	IOPS    float64     `json:"iops"`
 	BWBytes float64     `json:"bw_bytes_per_s"`
 	Lat     Percentiles `json:"lat_ns"`
+	hist    histogram   // the Go engines' latencies, for json+'s bins
 }
 
 // histogram records latencies from 1 ns to 100 s with 3 significant digits.
@@ -146,13 +146,6 @@ func writeByDirection(w io.Writer, results []Result) error {
 		}
 	}
 	return tw.Flush()
-}
-
-// WriteJSON prints results as a JSON array.
-func WriteJSON(w io.Writer, results []Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(results)
 }
 
 // WriteMarkdown prints results as a markdown table, with ratios to the

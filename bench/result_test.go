@@ -11,8 +11,8 @@ import (
 	"github.com/nowaitio/nowait/aio"
 )
 
-// TestResultJSONRoundTrip: the JSON output decodes back into the same
-// results (the schema is the Result struct).
+// TestResultJSONRoundTrip: the JSON output (fio's schema) carries each
+// result whole under "nowait", and decodes back into the same results.
 func TestResultJSONRoundTrip(t *testing.T) {
 	in := []Result{{
 		Engine: "aio", Job: "randread", Ops: 1000, Bytes: 4096000, Elapsed: time.Second, IOPS: 1000, BWBytes: 4096000,
@@ -21,12 +21,20 @@ func TestResultJSONRoundTrip(t *testing.T) {
 		VerifyErrs: 1, VerifyFirst: "verify failed at offset 4096: x", Stats: &aio.Stats{Backend: "io_uring", FastReads: 7},
 	}, {Engine: "psync", Job: "randread", IOPS: 500, Note: "a note"}}
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, in); err != nil {
+	if err := WriteFioJSON(&buf, []Job{DefaultJob()}, [][]Result{in}, false); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Jobs []struct {
+			Nowait Result `json:"nowait"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
 	var out []Result
-	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
-		t.Fatal(err)
+	for _, j := range doc.Jobs {
+		out = append(out, j.Nowait)
 	}
 	if !reflect.DeepEqual(in, out) {
 		t.Fatalf("round trip changed the results:\n%+v\n%+v", in, out)

@@ -104,7 +104,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	ioSize := fs.String("io_size", "0", "end a run once this many bytes were issued (0: only the runtime ends it)")
 	prealloc := fs.Bool("prealloc", false, "start each run from a new fallocate'd file that was never written (unwritten space)")
 	verify := fs.String("verify", "", "xxhash: a header and checksum in every written block, checked on every read")
-	format := fs.String("output-format", "normal", "normal, json or markdown")
+	format := fs.String("output-format", "normal", "normal, json or json+ (fio 3.x's schema, iobench's own figures under \"nowait\"), or markdown")
 	submissions := fs.Int("submissions", 200000, "--rw=mixed: timed Submit calls")
 	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -127,9 +127,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	o := &options{repeat: *repeat, format: *format, cpuprofile: *cpuprofile}
 	switch o.format {
-	case "normal", "json", "markdown":
+	case "normal", "json", "json+", "markdown":
 	default:
-		return nil, usageError{fmt.Errorf("--output-format %q: want normal, json or markdown", o.format)}
+		return nil, usageError{fmt.Errorf("--output-format %q: want normal, json, json+ or markdown", o.format)}
 	}
 	if o.repeat < 1 {
 		return nil, usageError{errors.New("--repeat must be at least 1")}
@@ -388,12 +388,8 @@ func execute(o *options, stdout, stderr io.Writer) error {
 		}
 		all = append(all, results)
 	}
-	if o.format == "json" {
-		var flat []bench.Result
-		for _, rs := range all {
-			flat = append(flat, rs...)
-		}
-		if err := bench.WriteJSON(stdout, flat); err != nil {
+	if o.format == "json" || o.format == "json+" {
+		if err := bench.WriteFioJSON(stdout, o.jobs, all, o.format == "json+"); err != nil {
 			return err
 		}
 	}

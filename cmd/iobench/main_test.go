@@ -86,20 +86,39 @@ func TestEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("json run: exit %d\n%s", code, errOut)
 	}
-	var results []bench.Result
-	if err := json.Unmarshal([]byte(out), &results); err != nil {
+	// fio's schema: what reads fio's JSON reads this (d["jobs"][0]["read"]["iops"]).
+	var doc struct {
+		Version string `json:"fio version"`
+		Jobs    []struct {
+			JobName string            `json:"jobname"`
+			Options map[string]string `json:"job options"`
+			Read    struct {
+				IOPS float64 `json:"iops"`
+				Lat  struct {
+					Percentile map[string]int64 `json:"percentile"`
+				} `json:"lat_ns"`
+			} `json:"read"`
+			Write struct {
+				IOPS float64 `json:"iops"`
+			} `json:"write"`
+			Nowait bench.Result `json:"nowait"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("JSON output does not decode: %v\n%s", err, out)
 	}
-	if len(results) != len(strings.Split(engines, ",")) {
-		t.Fatalf("%d results for %s", len(results), engines)
+	if doc.Version == "" || len(doc.Jobs) != len(strings.Split(engines, ",")) {
+		t.Fatalf("fio version %q, %d jobs for %s", doc.Version, len(doc.Jobs), engines)
 	}
-	for _, r := range results {
-		if r.IOPS <= 0 || r.Ops == 0 || r.VerifyErrs != 0 || r.Job != "randrw-4k-qd32" {
-			t.Errorf("result %+v", r)
+	for _, j := range doc.Jobs {
+		r := j.Nowait
+		if j.JobName != "randrw-4k-qd32" || j.Options["ioengine"] != r.Engine || j.Read.IOPS <= 0 || j.Write.IOPS <= 0 ||
+			j.Read.Lat.Percentile["99.000000"] <= 0 || r.Ops == 0 || r.VerifyErrs != 0 {
+			t.Errorf("job %+v", j)
 		}
 	}
-	if results[0].Stats == nil || results[0].Stats.Backend == "" {
-		t.Errorf("the aio result carries no runtime stats: %+v", results[0])
+	if doc.Jobs[0].Nowait.Stats == nil || doc.Jobs[0].Nowait.Stats.Backend == "" {
+		t.Errorf("the aio result carries no runtime stats: %+v", doc.Jobs[0].Nowait)
 	}
 }
 
@@ -154,7 +173,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--compare=aio,spdk"}, nil, `unknown engine "spdk"`},
 		{[]string{"--rw=sideways"}, nil, "unknown rw"},
 		{[]string{"--direct=2"}, nil, "must be 0 or 1"},
-		{[]string{"--output-format=xml"}, nil, "normal, json or markdown"},
+		{[]string{"--output-format=xml"}, nil, "normal, json, json+ or markdown"},
 		{[]string{"--no-such-flag"}, nil, "not defined"},
 		{[]string{"missing.fio"}, nil, "no such file"},
 		{[]string{"testdata-none.fio", "extra"}, nil, "one job file at most"},
@@ -274,5 +293,37 @@ func TestSignalRemovesTheTempFile(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
 		t.Errorf("left behind after SIGTERM: %v", left)
+	}
+}
+
+// TestJSONPlusReadByFioTools: fio's own fio_jsonplus_clat2csv (installed
+// with Debian's fio) reads iobench's json+ and validates its CSV against
+// it; it died on the bare array iobench printed before.
+func TestJSONPlusReadByFioTools(t *testing.T) {
+	tool, err := exec.LookPath("fio_jsonplus_clat2csv")
+	if err != nil {
+		t.Skip("fio_jsonplus_clat2csv is not installed (apt-get install -y fio); CI installs it")
+	}
+	bin := iobench(t)
+	dir := t.TempDir()
+	out, errOut, code := runCLI(t, bin, nil, "--output-format=json+", "--rw=randrw", "--size=16m", "--runtime=500ms",
+		"--compare=psync", "--filename="+filepath.Join(dir, "f"))
+	if code != 0 {
+		t.Fatalf("json+ run: exit %d\n%s", code, errOut)
+	}
+	src := filepath.Join(dir, "out.json")
+	if err := os.WriteFile(src, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(dir, "lat.csv")
+	if b, err := exec.Command(tool, src, csv).CombinedOutput(); err != nil {
+		t.Fatalf("%s on iobench's json+: %v\n%s", tool, err, b)
+	}
+	if b, err := exec.Command(tool, src, csv, "--validate").CombinedOutput(); err != nil || !strings.Contains(string(b), "validated") {
+		t.Fatalf("%s --validate: %v\n%s", tool, err, b)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "lat_job0.csv"))
+	if err != nil || !strings.Contains(string(data), "read_lat_ns_count") || strings.Count(string(data), "\n") < 3 {
+		t.Fatalf("the CSV fio's tool made: %v\n%.500s", err, data)
 	}
 }
