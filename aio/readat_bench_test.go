@@ -50,30 +50,17 @@ func BenchmarkReadAt4K(b *testing.B) {
 
 // BenchmarkReadAt4KParallel: 32 goroutines calling File.ReadAt at once
 // (b.RunParallel with parallelism 16 on 2 Ps), against 32 goroutines
-// calling pread. Each ReadAt submits and waits on a ring its own
-// goroutine drives; the target is 1.5x pread's rate.
+// calling pread. The target is 1.5x pread's rate.
 func BenchmarkReadAt4KParallel(b *testing.B) {
 	const size = 256 << 20
 	path := tempPath(b)
 	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	par := max(32/runtime.GOMAXPROCS(0), 1)
 	b.Run("aio", func(b *testing.B) {
 		rt := newRuntime(b, Config{})
 		f := openFile(b, rt, path)
-		b.SetParallelism(par)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			buf := AlignedBuffer(4096)
-			rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
-			for pb.Next() {
-				if _, err := f.ReadAt(buf, rng.Int64N(size/4096)*4096); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+		parallelReads(b, size, func(buf []byte, off int64) error { _, err := f.ReadAt(buf, off); return err })
 	})
 	b.Run("pread", func(b *testing.B) {
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
@@ -81,17 +68,23 @@ func BenchmarkReadAt4KParallel(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer unix.Close(fd)
-		b.SetParallelism(par)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			buf := AlignedBuffer(4096)
-			rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
-			for pb.Next() {
-				if _, err := unix.Pread(fd, buf, rng.Int64N(size/4096)*4096); err != nil {
-					b.Error(err)
-					return
-				}
+		parallelReads(b, size, func(buf []byte, off int64) error { _, err := unix.Pread(fd, buf, off); return err })
+	})
+}
+
+// parallelReads runs read from 32 goroutines, 4 KiB at random aligned
+// offsets below size.
+func parallelReads(b *testing.B, size int64, read func(buf []byte, off int64) error) {
+	b.SetParallelism(max(32/runtime.GOMAXPROCS(0), 1))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		buf := AlignedBuffer(4096)
+		rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
+		for pb.Next() {
+			if err := read(buf, rng.Int64N(size/4096)*4096); err != nil {
+				b.Error(err)
+				return
 			}
-		})
+		}
 	})
 }
