@@ -2,11 +2,14 @@
 # headline.sh: the headline comparison of docs/benchmarks.md. Runs each
 # headline job on aio, psync, the bare ring and fio's io_uring engine,
 # interleaved, REPEAT times (median reported), plus the mixed
-# submit-latency job on aio and the bare ring, and writes the tables
-# between the headline markers of docs/benchmarks.md.
+# submit-latency job on aio and the bare ring, and prints the tables.
+# With UPDATE_DOCS=1 it also writes them between the headline markers of
+# docs/benchmarks.md (the project's own record; a user's run leaves the
+# checkout alone).
 #
 #   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 9 minutes
 #   REPEAT=1 RUNTIME=2s bench/headline.sh
+#   UPDATE_DOCS=1 bench/headline.sh      # and record it in docs/benchmarks.md
 #
 # Installs fio (Debian package) when it is missing. Files go to
 # ${TMPDIR:-/tmp} (it must not be tmpfs before Linux 6.6) and are removed.
@@ -31,8 +34,8 @@ run() { # name, iobench flags...
   echo "Command: \`bench/headline.sh\` (REPEAT=$REPEAT, RUNTIME=$RUNTIME)."
   echo "Date $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) cores, $(fio --version), $(go version | cut -d' ' -f3)."
   echo
-  echo "| job | engine | IOPS | vs aio | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| job | engine | IOPS | vs aio | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us | machine stalls (max us) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } >"$out"
 run randread-4k-qd1 --rw=randread --bs=4k --iodepth=1 --size=1g --filename="$work/read.dat"
 run randread-4k-qd32 --rw=randread --bs=4k --iodepth=32 --size=1g --filename="$work/read.dat"
@@ -43,11 +46,15 @@ run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m
   echo
   echo "Mixed job (queue depth 64: 4 KiB appends, 512-byte writes into a fallocate'd file, 4 KiB random reads, an fdatasync every 1000 writes; 200,000 timed submissions):"
   echo
-  echo "| job | engine | IOPS | vs aio | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| job | engine | IOPS | vs aio | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us | machine stalls (max us) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } >>"$out"
 echo "running mixed" >&2
 "$work/iobench" --output-format=markdown --rw=mixed --compare=aio,ring --filename="$work/mixed" | sed 1,2d >>"$out"
+cat "$out"
+if [ "${UPDATE_DOCS:-0}" != 1 ]; then
+  exit 0
+fi
 # Replace what lies between the markers in docs/benchmarks.md.
 awk -v table="$out" '
   /<!-- headline:start -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
@@ -55,4 +62,4 @@ awk -v table="$out" '
   !skip { print }
 ' docs/benchmarks.md >"$work/benchmarks.md"
 cp "$work/benchmarks.md" docs/benchmarks.md
-cat "$out"
+echo "docs/benchmarks.md updated" >&2
