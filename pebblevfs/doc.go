@@ -15,7 +15,7 @@
 //   - Files other than the write-ahead log gather their writes into
 //     aligned 256 KiB writes until a Sync or Close (gather.go); the WAL
 //     is written through, from the start of its partial last block, kept
-//     in memory, so that a record reads nothing back (tail.go).
+//     in memory, so that a record reads nothing back (gather.go).
 //   - Sync and SyncData are aio's (data and the exact size durable);
 //     SyncTo syncs the whole file and says so (fullSync true).
 //   - Preallocate does nothing: aio already preallocates ahead of

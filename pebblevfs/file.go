@@ -13,8 +13,8 @@ import (
 // file is one vfs.File on an aio.File.
 //
 // Owner: any goroutine (aio.File is safe for concurrent use); mu guards
-// the position of Read and Write (vfs.File's writers are sequential in
-// any case).
+// the position of Read and Write and the gather buffer (vfs.File's
+// writers are sequential in any case).
 type file struct {
 	fs   *FS
 	f    *aio.File
@@ -23,8 +23,7 @@ type file struct {
 
 	mu  sync.Mutex
 	pos int64   // where Read and Write go, as os.File's offset
-	g   *gather // nil: writes go through (gather.go)
-	t   *tail   // a file written through keeps its partial block (tail.go)
+	g   *gather // every writable file's (gather.go)
 }
 
 var _ vfs.File = (*file)(nil)
@@ -36,41 +35,28 @@ func (f *file) Write(p []byte) (int, error) {
 	if f.g != nil {
 		return f.gatherWrite(p)
 	}
-	if f.t != nil {
-		return f.tailWrite(p)
-	}
 	n, err := f.f.WriteAt(p, f.pos)
 	f.pos += int64(n)
 	return n, err
 }
 
 // WriteAt writes p at off (files from OpenReadWrite).
+// What is gathered that the write reaches is written first, so that the
+// write lands after it, and the buffer is dropped: its partial block would
+// be stale.
 func (f *file) WriteAt(p []byte, off int64) (int, error) {
-	if err := f.flushFor(off, len(p)); err != nil {
-		return 0, err
-	}
-	if f.t != nil {
+	if f.g != nil {
 		f.mu.Lock()
-		if f.tailOverlaps(off, len(p)) {
-			f.t.valid = false
+		err := f.flushForLocked(off, len(p))
+		if f.g.overlaps(off, len(p)) {
+			f.g.reset(f.g.end())
 		}
 		f.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
 	}
 	return f.f.WriteAt(p, off)
-}
-
-// flushFor writes what is gathered when [off, off+n) reaches it, so that
-// a read sees it and a write lands after it.
-func (f *file) flushFor(off int64, n int) error {
-	if f.g == nil {
-		return nil
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.g.dirty() && off+int64(n) > f.g.off {
-		return f.flushLocked()
-	}
-	return nil
 }
 
 // flush writes what is gathered.
@@ -86,11 +72,11 @@ func (f *file) flush() error {
 // Read reads from the position and moves it on, as io.Reader: the end of
 // the file is 0, io.EOF.
 func (f *file) Read(p []byte) (int, error) {
-	if err := f.flushFor(f.pos, len(p)); err != nil {
-		return 0, err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.flushForLocked(f.pos, len(p)); err != nil {
+		return 0, err
+	}
 	n, err := f.f.ReadAt(p, f.pos)
 	f.pos += int64(n)
 	if n > 0 && errors.Is(err, io.EOF) {
@@ -101,8 +87,13 @@ func (f *file) Read(p []byte) (int, error) {
 
 // ReadAt reads len(p) bytes at off; fewer come with io.EOF.
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
-	if err := f.flushFor(off, len(p)); err != nil {
-		return 0, err
+	if f.g != nil {
+		f.mu.Lock()
+		err := f.flushForLocked(off, len(p))
+		f.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
 	}
 	return f.f.ReadAt(p, off)
 }

@@ -88,8 +88,9 @@ func (fs *FS) openWith(name string, flags int, opts []vfs.OpenOption) (vfs.File,
 // writes (gather.go): every kind but the write-ahead log.
 func gathers(name string) bool { return !strings.HasSuffix(name, ".log") }
 
-// openFile opens name through the runtime and counts it by inode; a
-// gathering file gathers its writes (gather.go).
+// openFile opens name through the runtime and counts it by inode. A
+// writable file has a gather buffer (gather.go): gathering, it writes at
+// Sync and Close; otherwise after every Write.
 func (fs *FS) openFile(name string, flags int, gathering bool) (*file, error) {
 	af, err := fs.rt.Open(name, flags, 0o666)
 	if err != nil {
@@ -101,10 +102,8 @@ func (fs *FS) openFile(name string, flags int, gathering bool) (*file, error) {
 		return nil, err
 	}
 	f := &file{fs: fs, f: af, info: info, key: inodeOf(info)}
-	if gathering {
-		f.g = &gather{}
-	} else if flags&(os.O_WRONLY|os.O_RDWR) != 0 {
-		f.t = &tail{}
+	if flags&(os.O_WRONLY|os.O_RDWR) != 0 {
+		f.g = &gather{through: !gathering}
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

@@ -16,7 +16,13 @@ import "github.com/nowaitio/nowait/aio"
 // loses it, where os.File's page cache would have kept it. pebble never
 // relies on a file of these kinds before syncing it. The write-ahead log
 // (*.log), whose NoSync commits pebble expects a process crash to keep,
-// is written through, and so are files opened with OpenReadWrite.
+// and files opened with OpenReadWrite are written through: the same
+// buffer, written after every Write (through). They keep the partial
+// block too, so that a WAL record that starts inside a block goes from
+// the block's start and the runtime reads nothing back (it zero-fills the
+// rest of the last block, where no data has been: aio's inode.dataEnd);
+// written from its own offset, each record cost a read of its first
+// block.
 
 const (
 	// blockSize is the alignment gathered writes keep: the largest
@@ -34,13 +40,17 @@ type gather struct {
 	buf      []byte
 	off      int64
 	n, clean int
+	through  bool // written after every Write, not at Sync and Close
 }
 
 func (g *gather) end() int64     { return g.off + int64(g.n) }
 func (g *gather) dirty() bool    { return g.n > g.clean }
 func (g *gather) reset(at int64) { g.off, g.n, g.clean = at, 0, 0 }
 
-// gatherWrite is Write for a gathering file. mu is held.
+// overlaps reports whether [off, off+n) reaches the bytes buf holds.
+func (g *gather) overlaps(off int64, n int) bool { return off < g.end() && off+int64(n) > g.off }
+
+// gatherWrite is Write for a file with a gather buffer. mu is held.
 func (f *file) gatherWrite(p []byte) (int, error) {
 	g := f.g
 	if f.pos != g.end() { // not where the gathered bytes end: start again here
@@ -77,6 +87,9 @@ func (f *file) gatherWrite(p []byte) (int, error) {
 			g.reset(g.end())
 		}
 	}
+	if g.through {
+		return done, f.flushLocked()
+	}
 	return done, nil
 }
 
@@ -95,6 +108,15 @@ func (f *file) flushLocked() error {
 	g.off += int64(whole)
 	g.n -= whole
 	g.clean = g.n
+	return nil
+}
+
+// flushForLocked writes what is gathered when [off, off+n) reaches it,
+// so that a read sees it. mu is held.
+func (f *file) flushForLocked(off int64, n int) error {
+	if f.g != nil && f.g.dirty() && off+int64(n) > f.g.off {
+		return f.flushLocked()
+	}
 	return nil
 }
 
