@@ -50,6 +50,7 @@ type window struct {
 	live                  atomic.Int64  // I/Os completed so far, for the status line
 	issued                atomic.Int64  // bytes issued, against the job's TotalBytes
 	total                 int64
+	untilBytes            bool // no runtime: the job ends when total bytes are issued
 }
 
 // issue reports whether another I/O of size bytes may start: the deadline
@@ -73,7 +74,7 @@ func LiveStatus() (engine string, done, iops float64, left time.Duration, ok boo
 		return "", 0, 0, 0, false
 	}
 	now := time.Now()
-	if w.total > 0 && w.deadline.Sub(w.start) > 365*24*time.Hour { // until io_size: how far by bytes
+	if w.untilBytes { // how far by bytes
 		el := now.Sub(w.start)
 		done := min(float64(w.issued.Load())/float64(w.total), 1)
 		return w.engine, done, float64(w.live.Load()) / max(el.Seconds(), 1e-9), 0, true
@@ -92,8 +93,8 @@ func startWindow(engine string, job Job) *window {
 	w := &window{engine: engine, start: time.Now(), done: make(chan struct{}), ended: make(chan struct{}), total: job.TotalBytes}
 	w.from = w.start.Add(job.Ramp)
 	w.deadline = w.from.Add(job.Runtime)
-	if job.Runtime == 0 { // until io_size (Validate allows it only so)
-		w.deadline = w.from.Add(100 * 365 * 24 * time.Hour)
+	if w.untilBytes = job.Runtime == 0; w.untilBytes { // Validate allows it only with an io_size
+		w.deadline = w.from.Add(100 * 365 * 24 * time.Hour) // never
 	}
 	current.Store(w)
 	go func() {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,15 +86,6 @@ var localEngines = map[string]bool{
 	"io_uring": true, "libaio": true, "psync": true, "sync": true, "pvsync": true, "pvsync2": true, "posixaio": true,
 }
 
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func applyOptions(j *Job, s *ini.Section) error {
 	var unsupported []string
 	for _, k := range s.Keys() {
@@ -163,7 +156,7 @@ func applyOption(j *Job, name, val string) error {
 		}
 	case "ioengine":
 		if !localEngines[val] {
-			return fmt.Errorf("ioengine %q is not one iobench compares with (the local-file engines: %s); --compare chooses the engines", val, strings.Join(sortedKeys(localEngines), ", "))
+			return fmt.Errorf("ioengine %q is not one iobench compares with (the local-file engines: %s); --compare chooses the engines", val, strings.Join(slices.Sorted(maps.Keys(localEngines)), ", "))
 		}
 	case "fixedbufs", "registerfiles", "sqthread_poll", "hipri":
 		on, berr := parseBool(val)

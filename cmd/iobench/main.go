@@ -99,7 +99,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	dist := fs.String("random_distribution", "random", "random or zipf:THETA")
 	fsync := fs.Int("fdatasync", 0, "every Nth write slot is an fdatasync ordered after earlier writes (fio: an fdatasync after every N writes)")
 	fullSync := fs.Int("fsync", 0, "as --fdatasync, with fsync (fio's fsync=N)")
-	timeBased := fs.Bool("time_based", true, "run for --runtime whatever the size; false: one pass over --size (or --io_size), as fio without time_based")
+	timeBased := fs.Bool("time_based", true, "run for --runtime whatever the size; false: one pass over --size per job (or --io_size), ended early only by --runtime, as fio without time_based")
 	bssplit := fs.String("bssplit", "", "mixed block sizes by weight, as fio writes them: 4k/50:64k/50")
 	ioSize := fs.String("io_size", "0", "end a run once this many bytes were issued (0: only the runtime ends it)")
 	prealloc := fs.Bool("prealloc", false, "start each run from a new fallocate'd file that was never written (unwritten space)")
@@ -176,13 +176,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			{"bs", func() (e error) { j.BS, e = bench.ParseSize(*bs); return }},
 			{"size", func() (e error) { j.Size, e = bench.ParseSize(*size); return }},
 			{"runtime", func() (e error) { j.Runtime, e = bench.ParseDuration(*runtimeS); return }},
-			{"time_based", func() error {
-				j.TimeBased = *timeBased
-				if !j.TimeBased && j.TotalBytes == 0 && !set["io_size"] {
-					j.TotalBytes = j.Size * int64(j.NumJobs)
-				}
-				return nil
-			}},
+			{"time_based", func() error { j.TimeBased = *timeBased; return nil }},
 			{"ramp_time", func() (e error) { j.Ramp, e = bench.ParseDuration(*ramp); return }},
 			{"iodepth", func() error { j.IODepth = *iodepth; return nil }},
 			{"numjobs", func() error { j.NumJobs = *numjobs; return nil }},
@@ -234,6 +228,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			if err = apply(step.name, step.f); err != nil {
 				return nil, err
 			}
+		}
+		if !j.TimeBased && j.TotalBytes == 0 {
+			j.TotalBytes = j.Size * int64(j.NumJobs) // one pass over the size per job, as fio
 		}
 		if jobFile == "" {
 			j.Name = fmt.Sprintf("%s-%s-qd%d", *rw, *bs, j.IODepth)

@@ -239,6 +239,14 @@ func TestMeaningsAsFio(t *testing.T) {
 	if _, err := parseArgs([]string{jf, "extra.fio"}, &stderr); err == nil {
 		t.Error("two job files accepted")
 	}
+	o2, err := parseArgs([]string{"--time_based=false", "--size=64m", "--numjobs=2", "--compare=psync"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o2.cleanup()
+	if j := o2.jobs[0]; j.TimeBased || j.TotalBytes != 128<<20 {
+		t.Errorf("--time_based=false --size=64m --numjobs=2: time-based %v, io %d; want one pass, 128 MiB", j.TimeBased, j.TotalBytes)
+	}
 }
 
 // TestSignalRemovesTheTempFile: SIGTERM during a run prints a word, exits
