@@ -2,8 +2,7 @@ package bench
 
 import (
 	"fmt"
-	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,10 +13,11 @@ import (
 	"github.com/nowaitio/nowait/aio"
 )
 
-// Engine runs a job on its file and reports what it did.
+// Engine runs a group of jobs at once (fio's jobs between stonewalls) and
+// reports what each did.
 type Engine interface {
 	Name() string
-	Run(job Job) (Result, error)
+	run(g *groupRun) ([]Result, error)
 }
 
 // EngineNames lists the engines, in the order the docs describe them.
@@ -38,80 +38,167 @@ func EngineByName(name string) (Engine, error) {
 	return nil, fmt.Errorf("unknown engine %q (one of %s)", name, strings.Join(EngineNames, ", "))
 }
 
-// window is the measured part of a run: from the end of the ramp to the
-// deadline, with the process's CPU time over it.
+// window is the measured part of one job's run: from the end of its ramp
+// to its deadline, with the process's CPU time over it. Owner: made before
+// the job's queues start; its counters are atomic.
 type window struct {
 	engine                string
 	start, from, deadline time.Time
 	cpuFrom, cpuTo        unix.Rusage
 	done                  chan struct{}
-	ended                 chan struct{} // closed when every queue has stopped (io_size reached)
+	ended                 chan struct{} // closed when every queue has stopped (its bytes issued)
 	stopped               time.Time     // when the measurement ended
 	live                  atomic.Int64  // I/Os completed so far, for the status line
-	issued                atomic.Int64  // bytes issued, against the job's TotalBytes
-	total                 int64
-	untilBytes            bool // no runtime: the job ends when total bytes are issued
+	issued                atomic.Int64  // bytes issued by every clone, for the status line
+	total                 int64         // bytes the clones may issue in all (0: no bound)
+	untilBytes            bool          // no runtime: the job ends when its clones' bytes are issued
+	series                []float64     // IOPS per SeriesStep over the measured time (when SeriesStep > 0)
 }
+
+// SeriesStep, when positive, makes every run sample its IOPS at this step
+// over its measured time (Result.Series), for --plot; the fio engine then
+// writes fio's IOPS log at the same step.
+var SeriesStep time.Duration
+
+// interrupted is set by Interrupt: every run stops issuing, and what was
+// measured so far is reported.
+var (
+	interrupted   atomic.Bool
+	interruptOnce sync.Once
+	interruptCh   = make(chan struct{})
+)
+
+// Interrupt ends the runs in progress early (Ctrl-C): they stop issuing,
+// wait for what is in flight, and report what they measured; no run
+// starts after it.
+func Interrupt() {
+	interruptOnce.Do(func() {
+		interrupted.Store(true)
+		close(interruptCh)
+	})
+}
+
+// Interrupted reports whether Interrupt was called.
+func Interrupted() bool { return interrupted.Load() }
 
 // issue reports whether another I/O of size bytes may start: the deadline
-// has not passed and the job's io_size is not reached.
+// has not passed and the run was not interrupted.
 func (w *window) issue(now time.Time, size int64) bool {
-	if !now.Before(w.deadline) {
+	if !now.Before(w.deadline) || interrupted.Load() {
 		return false
 	}
-	return w.total == 0 || w.issued.Add(size) <= w.total
+	w.issued.Add(size)
+	return true
 }
 
-// current is the run in progress, for LiveStatus.
-var current atomic.Pointer[window]
+// live are the windows of the runs in progress, for LiveStatus.
+var (
+	liveMu      sync.Mutex
+	liveWindows []*window
+)
 
-// LiveStatus describes the run in progress: its engine, how far it is
-// (0..1), its IOPS since the start, and the time left. ok is false between
-// runs.
+// LiveStatus describes the runs in progress: the engine, how far the
+// first job is (0..1), the IOPS of them all since they started, and the
+// first job's time left. ok is false between runs.
 func LiveStatus() (engine string, done, iops float64, left time.Duration, ok bool) {
-	w := current.Load()
-	if w == nil {
+	liveMu.Lock()
+	ws := slices.Clone(liveWindows)
+	liveMu.Unlock()
+	if len(ws) == 0 {
 		return "", 0, 0, 0, false
 	}
 	now := time.Now()
+	w := ws[0]
+	for _, o := range ws {
+		if el := now.Sub(o.start).Seconds(); el > 0 {
+			iops += float64(o.live.Load()) / el
+		}
+	}
 	if w.untilBytes { // how far by bytes
-		el := now.Sub(w.start)
-		done := min(float64(w.issued.Load())/float64(w.total), 1)
-		return w.engine, done, float64(w.live.Load()) / max(el.Seconds(), 1e-9), 0, true
+		return w.engine, min(float64(w.issued.Load())/float64(max(w.total, 1)), 1), iops, 0, true
 	}
 	total := w.deadline.Sub(w.start)
-	el := min(now.Sub(w.start), total)
-	if el <= 0 {
-		return w.engine, 0, 0, total, true
-	}
-	return w.engine, float64(el) / float64(total), float64(w.live.Load()) / el.Seconds(), total - el, true
+	el := min(max(now.Sub(w.start), 0), total)
+	return w.engine, float64(el) / float64(max(total, 1)), iops, total - el, true
 }
 
-// startWindow begins a run now and samples CPU time at the end of the ramp
-// and at the deadline, on a goroutine of its own.
-func startWindow(engine string, job Job) *window {
-	w := &window{engine: engine, start: time.Now(), done: make(chan struct{}), ended: make(chan struct{}), total: job.TotalBytes}
+// newWindow makes the window of a job whose queues start at start (its
+// group's start plus its startdelay).
+func newWindow(engine string, job Job, start time.Time, total int64) *window {
+	w := &window{engine: engine, start: start, done: make(chan struct{}), ended: make(chan struct{}), total: total}
 	w.from = w.start.Add(job.Ramp)
 	w.deadline = w.from.Add(job.Runtime)
 	if w.untilBytes = job.Runtime == 0; w.untilBytes { // Validate allows it only with an io_size
 		w.deadline = w.from.Add(100 * 365 * 24 * time.Hour) // never
 	}
-	current.Store(w)
+	return w
+}
+
+// waitStart holds a queue until the job's start (its startdelay).
+func (w *window) waitStart() {
+	if d := time.Until(w.start); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-interruptCh:
+		}
+	}
+}
+
+// begin samples CPU time at the end of the ramp and at the deadline, on a
+// goroutine of its own.
+func (w *window) begin() {
+	liveMu.Lock()
+	liveWindows = append(liveWindows, w)
+	liveMu.Unlock()
 	go func() {
-		select {
-		case <-time.After(time.Until(w.from)):
-		case <-w.ended:
+		wait := func(t time.Time) {
+			select {
+			case <-time.After(time.Until(t)):
+			case <-w.ended:
+			case <-interruptCh:
+			}
 		}
+		wait(w.from)
 		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuFrom)
-		select {
-		case <-time.After(time.Until(w.deadline)):
-		case <-w.ended:
+		if SeriesStep > 0 {
+			w.sample()
 		}
+		wait(w.deadline)
 		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuTo)
 		w.stopped = time.Now()
 		close(w.done)
 	}()
-	return w
+}
+
+// sample records the IOPS of every SeriesStep until the run ends.
+func (w *window) sample() {
+	t := time.NewTicker(SeriesStep)
+	defer t.Stop()
+	last := w.live.Load()
+	for {
+		select {
+		case <-t.C:
+			if time.Now().After(w.deadline) {
+				return
+			}
+			n := w.live.Load()
+			w.series = append(w.series, float64(n-last)/SeriesStep.Seconds())
+			last = n
+		case <-w.ended:
+			return
+		case <-interruptCh:
+			return
+		}
+	}
+}
+
+// end waits for the window's sampler (its queues have stopped: ended is
+// closed) and takes it off the status line.
+func (w *window) end() {
+	<-w.done
+	liveMu.Lock()
+	liveWindows = slices.DeleteFunc(liveWindows, func(o *window) bool { return o == w })
+	liveMu.Unlock()
 }
 
 func (w *window) measuring(t time.Time) bool { return !t.Before(w.from) && !t.After(w.deadline) }
@@ -162,14 +249,15 @@ func (q *queueStats) fail(err error) {
 
 // finish merges the queues into a Result.
 func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error) {
-	close(w.ended) // the queues have stopped: io_size may have ended the run early
-	<-w.done
-	current.CompareAndSwap(w, nil)
+	w.end()
 	end := w.stopped
 	if end.After(w.deadline) {
 		end = w.deadline
 	}
-	r := Result{Engine: engine, Job: job.Name, Elapsed: max(end.Sub(w.from), time.Millisecond)}
+	r := Result{Engine: engine, Job: job.Name, Elapsed: max(end.Sub(w.from), time.Millisecond), Series: w.series, began: w.from, ended: end}
+	if w.series != nil {
+		r.SeriesStep = SeriesStep
+	}
 	lat, slat := newHistogram(), newHistogram()
 	dirLat := [2]histogram{newHistogram(), newHistogram()}
 	dirs := [2]*DirResult{&r.Read, &r.Write}
@@ -181,6 +269,7 @@ func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error
 			dirLat[i].merge(q.dirs[i].lat)
 		}
 		r.VerifyErrs += q.verify.failures
+		r.VerifiedReads += q.verify.checked
 		if r.VerifyFirst == "" && q.verify.first != nil {
 			r.VerifyFirst = q.verify.first.Error()
 		}
@@ -211,133 +300,13 @@ func (w *window) finish(engine string, job Job, qs []*queueStats) (Result, error
 	if firstErr != nil {
 		r.Note = fmt.Sprintf("%d errors, the first: %v", r.Errors, firstErr)
 	}
+	if interrupted.Load() {
+		addNote(&r, "interrupted: the run was cut short")
+	}
 	return r, nil
 }
 
 func tvSeconds(tv unix.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
-
-// runQueues runs f once per job and per queue goroutine and waits.
-func runQueues(n int, f func(i int, q *queueStats)) []*queueStats {
-	qs := make([]*queueStats, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		qs[i] = newQueueStats()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(i, qs[i])
-		}()
-	}
-	wg.Wait()
-	return qs
-}
-
-// Compare runs the job on each engine in turn, repeat times, interleaved
-// (a b c a b c ...: the machine's noise falls on every engine alike), and
-// returns for each engine its run with the median IOPS.
-func Compare(job Job, engines []Engine, repeat int, progress func(engine string, rep int)) ([]Result, error) {
-	runs := make([][]Result, len(engines))
-	for rep := range repeat {
-		for i, e := range engines {
-			if progress != nil {
-				progress(e.Name(), rep)
-			}
-			if err := Prepare(job); err != nil {
-				return nil, err
-			}
-			meter := startStallMeter()
-			r, err := e.Run(job)
-			r.Stalls = meter.stop()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Name(), err)
-			}
-			runs[i] = append(runs[i], r)
-		}
-	}
-	out := make([]Result, len(engines))
-	for i, rs := range runs {
-		sort.Slice(rs, func(a, b int) bool { return rs[a].IOPS < rs[b].IOPS })
-		out[i] = rs[len(rs)/2]
-	}
-	return out, nil
-}
-
-// Prepare makes the job's file ready: for append, an empty file; for
-// everything else, a file of Size bytes of written, non-zero data (reads of
-// unwritten or sparse space would never reach the device), written once and
-// reused while it is big enough.
-func Prepare(job Job) error {
-	if job.RW == Append || job.Prealloc {
-		f, err := os.OpenFile(job.Filename, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return fmt.Errorf("cannot create %s: %w", job.Filename, err)
-		}
-		defer f.Close()
-		if job.Prealloc {
-			if err := unix.Fallocate(int(f.Fd()), 0, 0, job.Size); err != nil {
-				return fmt.Errorf("fallocate %s: %w", job.Filename, err)
-			}
-		}
-		return nil
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(job.Filename, &st); err == nil && st.Size >= job.Size && st.Blocks*512 >= job.Size && preparedForVerify(job) {
-		return nil // written before (a file of that size with every block allocated)
-	}
-	flags := os.O_RDWR | os.O_CREATE
-	if job.Direct {
-		flags |= unix.O_DIRECT
-	}
-	f, err := os.OpenFile(job.Filename, flags, 0o644)
-	if err != nil {
-		if job.Direct && isEINVAL(err) {
-			return fmt.Errorf("%s: the filesystem refuses O_DIRECT (tmpfs before Linux 6.6?); use --direct=0", job.Filename)
-		}
-		return fmt.Errorf("cannot open %s: %w", job.Filename, err)
-	}
-	defer f.Close()
-	buf := aio.AlignedBuffer(1 << 20)
-	for off := int64(0); off < job.Size; off += int64(len(buf)) {
-		fillBlock(buf, uint64(off))
-		if job.Verify != "" { // every block stamped as generation 0
-			unit := job.minBS()
-			for b := int64(0); b+unit <= int64(len(buf)); b += unit {
-				stampBlock(buf[b:b+unit], off+b, 0, job.Seed)
-			}
-		}
-		n := min(int64(len(buf)), job.Size-off)
-		if job.Direct {
-			n = (n + 511) / 512 * 512
-		}
-		if _, err := f.WriteAt(buf[:n], off); err != nil {
-			return fmt.Errorf("writing %s: %w", job.Filename, err)
-		}
-	}
-	return f.Sync()
-}
-
-// preparedForVerify reports whether the file's blocks carry this job's
-// verify headers (judged by the first block), or the job does not verify.
-func preparedForVerify(job Job) bool {
-	if job.Verify == "" {
-		return true
-	}
-	f, err := os.Open(job.Filename)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b := make([]byte, job.minBS())
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return false
-	}
-	return newStamper(&job).check(b, 0) == nil
-}
-
-func isEINVAL(err error) bool {
-	pe, ok := err.(*os.PathError)
-	return ok && pe.Err == unix.EINVAL
-}
 
 // fillBlock fills b with cheap pseudo-random, non-zero data.
 func fillBlock(b []byte, seed uint64) {
@@ -350,20 +319,6 @@ func fillBlock(b []byte, seed uint64) {
 			b[i+k] = byte(x>>(8*k)) | 1
 		}
 	}
-}
-
-// openJobFile opens the job's file as the baseline engines use it: with
-// O_DIRECT when the job asks for direct I/O.
-func openJobFile(job Job) (*os.File, error) {
-	flags := os.O_RDWR | os.O_CREATE
-	if job.Direct {
-		flags |= unix.O_DIRECT
-	}
-	f, err := os.OpenFile(job.Filename, flags, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", job.Filename, err)
-	}
-	return f, nil
 }
 
 // queueSlots makes a queue's depth aligned buffers, filled with data, and

@@ -3,139 +3,113 @@ package bench
 import (
 	"errors"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/nowaitio/nowait/aio"
 )
 
-// AIOEngine runs the job through this runtime: one Context per job with
-// IODepth slots, kept full; every Submit call is timed.
+// AIOEngine runs the jobs through this runtime, one Runtime per group:
+// one Context per clone with IODepth slots, kept full; every Submit call
+// is timed.
 type AIOEngine struct {
 	Config aio.Config // Backend, Shards...; QueueDepth defaults to the job's needs
 }
 
 func (AIOEngine) Name() string { return "aio" }
 
-func (e AIOEngine) Run(job Job) (Result, error) {
+func (e AIOEngine) run(g *groupRun) ([]Result, error) {
 	cfg := e.Config
 	if cfg.QueueDepth == 0 {
-		cfg.QueueDepth = max(64, nextPow2(job.IODepth*job.NumJobs+1))
+		slots := 0
+		for _, jr := range g.jobs {
+			slots += jr.job.IODepth * jr.job.NumJobs
+		}
+		cfg.QueueDepth = max(64, nextPow2(slots+1))
 	}
 	rt, err := aio.New(cfg)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	defer rt.Close()
-	f, err := rt.Open(job.Filename, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return Result{}, err
+	files := make([]*aio.File, len(g.files))
+	for i, f := range g.files {
+		flag := os.O_RDONLY
+		if f.writes {
+			flag = os.O_RDWR
+		}
+		if files[i], err = rt.Open(f.path, flag, 0); err != nil {
+			return nil, err
+		}
 	}
-	var appendOff atomic.Int64
 	name := aioName(rt.Stats()) // in the live status line too
-	w := startWindow(name, job)
-	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
-		aioQueue(rt, f, job, uint64(i), w, q, &appendOff)
-	})
-	res, err := w.finish(name, job, qs)
-	st := rt.Stats()
-	res.Stats = &st
-	nameBackend(&res, st)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	return res, err
-}
-
-func aioQueue(rt *aio.Runtime, f *aio.File, job Job, stream uint64, w *window, q *queueStats, appendOff *atomic.Int64) {
-	depth := job.IODepth
-	ctx, err := rt.NewContext(depth)
-	if err != nil {
-		q.fail(err)
-		return
-	}
-	defer ctx.Close()
-	gen := newOffsets(&job, stream)
-	stamp := newStamper(&job)
-	cbs := make([]aio.IOCB, depth)
-	bufs, free := queueSlots(job, depth, stream)
-	starts := make([]time.Time, depth)
-	batch := make([]*aio.IOCB, 0, depth)
-	events := make([]aio.Event, depth)
-	writes := 0
-	running := true
-	for running || len(free) < depth {
-		now := time.Now()
-		batch = batch[:0]
-		for running && len(free) > 0 {
-			off, write := gen.nextOp()
-			if running = w.issue(now, gen.size); !running {
-				break
-			}
-			idx := free[len(free)-1]
-			free = free[:len(free)-1]
-			cb := &cbs[idx]
-			*cb = aio.IOCB{Op: aio.OpRead, File: f, Buf: bufs[idx][:gen.size], Offset: off, UserData: uint64(idx)}
-			if write {
-				cb.Op = aio.OpWrite
-				if job.RW == Append {
-					cb.Offset = appendAt(appendOff, gen.size, job.Size)
-				}
-				if stamp != nil {
-					stamp.stamp(cb.Buf, cb.Offset)
-				}
-				writes++
-				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
-					cb.Op, cb.Buf, cb.Flags = aio.OpFdatasync, nil, aio.FlagBarrier
-					if job.SyncFull {
-						cb.Op = aio.OpFsync
-					}
-					writes = 0
-				}
-			}
-			starts[idx] = now
-			batch = append(batch, cb)
-		}
-		if len(batch) > 0 {
-			t0 := time.Now()
-			n, err := ctx.Submit(batch...)
-			d := time.Since(t0)
-			if w.measuring(t0) {
-				q.slat.record(d)
-			}
-			if err != nil && !errors.Is(err, aio.ErrWouldBlock) {
-				q.fail(err)
-				return
-			}
-			for _, cb := range batch[n:] {
-				free = append(free, int(cb.UserData))
-			}
-		}
-		if len(free) == depth {
-			continue // nothing in flight (the run just ended)
-		}
-		n, err := ctx.GetEvents(1, events, 100*time.Millisecond)
+	perJob := func(j *Job) int { return j.NumJobs }
+	res, err := g.run(name, perJob, func(jr *jobRun, i int, q *queueStats) {
+		depth := jr.job.IODepth
+		ctx, err := rt.NewContext(depth)
 		if err != nil {
 			q.fail(err)
 			return
 		}
-		done := time.Now()
-		for _, ev := range events[:n] {
-			idx := int(ev.IOCB.UserData)
-			if ev.Err == nil && stamp != nil && ev.IOCB.Op == aio.OpRead && ev.N == len(ev.IOCB.Buf) {
-				if err := stamp.check(ev.IOCB.Buf, ev.IOCB.Offset); err != nil {
-					q.verify.fail(err)
-				}
-			}
-			if ev.Err != nil {
-				q.fail(ev.Err)
-			} else if w.measuring(done) && ev.IOCB.Op != aio.OpFdatasync && ev.IOCB.Op != aio.OpFsync {
-				q.done(ev.IOCB.Op == aio.OpWrite, done.Sub(starts[idx]), int64(ev.N))
-				w.live.Add(1)
-			}
-			free = append(free, idx)
+		defer ctx.Close()
+		d := &aioDriver{ctx: ctx, files: files, cbs: make([]aio.IOCB, depth),
+			batch: make([]*aio.IOCB, 0, depth), events: make([]aio.Event, depth)}
+		src := newJobSource(jr, jr.clones[i], uint64(i), q, true)
+		if err := runQueue(d, src, newSlots(depth, jr.job.BS, uint64(i))); err != nil {
+			q.fail(err)
+		}
+	})
+	st := rt.Stats()
+	for i := range res {
+		res[i].Stats = &st
+		nameBackend(&res[i], st)
+	}
+	for _, f := range files {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
 		}
 	}
+	return res, err
+}
+
+// aioDriver sends a queue's slots through one Context. Owner: the queue's
+// goroutine.
+type aioDriver struct {
+	ctx    *aio.Context
+	files  []*aio.File
+	cbs    []aio.IOCB
+	batch  []*aio.IOCB
+	events []aio.Event
+}
+
+func (d *aioDriver) queue(idx int, s *slot) {
+	cb := &d.cbs[idx]
+	*cb = aio.IOCB{Op: aio.OpRead, File: d.files[s.file], Buf: s.buf, Offset: s.off, UserData: uint64(idx)}
+	switch s.kind {
+	case opWrite:
+		cb.Op = aio.OpWrite
+	case opDatasync:
+		cb.Op, cb.Buf, cb.Flags = aio.OpFdatasync, nil, aio.FlagBarrier
+	case opFsync:
+		cb.Op, cb.Buf, cb.Flags = aio.OpFsync, nil, aio.FlagBarrier
+	}
+	d.batch = append(d.batch, cb)
+}
+
+func (d *aioDriver) submit() (int, error) {
+	n, err := d.ctx.Submit(d.batch...)
+	d.batch = d.batch[:0]
+	if errors.Is(err, aio.ErrWouldBlock) {
+		err = nil
+	}
+	return n, err
+}
+
+func (d *aioDriver) wait(out []completion) (int, error) {
+	n, err := d.ctx.GetEvents(1, d.events, 100*time.Millisecond)
+	for i, ev := range d.events[:n] {
+		out[i] = completion{idx: int(ev.IOCB.UserData), res: ev.N, err: ev.Err}
+	}
+	return n, err
 }
 
 func nextPow2(n int) int {

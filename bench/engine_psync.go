@@ -2,80 +2,94 @@ package bench
 
 import (
 	"fmt"
-	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nowaitio/nowait/aio"
 )
 
 // PsyncEngine is the baseline: what a Go programmer writes without this
 // project. One goroutine per queue slot calls unix.Pread or unix.Pwrite on
-// an O_DIRECT file with an aligned buffer; IODepth goroutines per job.
+// an O_DIRECT file with an aligned buffer; IODepth goroutines per clone.
 type PsyncEngine struct{}
 
 func (PsyncEngine) Name() string { return "psync" }
 
-func (PsyncEngine) Run(job Job) (Result, error) {
-	f, err := openJobFile(job)
+func (PsyncEngine) run(g *groupRun) ([]Result, error) {
+	fds, closeAll, err := openFDs(g)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	defer f.Close()
-	fd := int(f.Fd())
-	var appendOff, writes atomic.Int64
-	stamp := newStamper(&job)
-	w := startWindow("psync", job)
-	qs := runQueues(job.NumJobs*job.IODepth, func(i int, q *queueStats) {
-		gen := newOffsets(&job, uint64(i))
-		full := aio.AlignedBuffer(int(job.BS))
-		fillBlock(full, uint64(i))
-		for {
-			t0 := time.Now()
-			off, write := gen.nextOp()
-			if !w.issue(t0, gen.size) {
-				return
-			}
-			buf := full[:gen.size]
-			var n int
-			var err error
-			if write {
-				if job.RW == Append {
-					off = appendAt(&appendOff, gen.size, job.Size)
-				}
-				if stamp != nil {
-					stamp.stamp(buf, off)
-				}
-				n, err = unix.Pwrite(fd, buf, off)
-				if job.FsyncN > 0 && writes.Add(1)%int64(job.FsyncN) == 0 && err == nil {
-					if job.SyncFull {
-						err = unix.Fsync(fd)
-					} else {
-						err = unix.Fdatasync(fd)
-					}
-				}
-			} else {
-				n, err = unix.Pread(fd, buf, off)
-				if err == nil && n == len(buf) && stamp != nil {
-					if verr := stamp.check(buf, off); verr != nil {
-						q.verify.fail(verr)
-					}
-				}
-			}
-			done := time.Now()
-			if err != nil {
-				q.fail(fmt.Errorf("at %d: %w", off, err))
-				if q.errs > 100 {
-					return
-				}
-				continue
-			}
-			if w.measuring(done) {
-				q.done(write, done.Sub(t0), int64(n))
-				w.live.Add(1)
-			}
+	defer closeAll()
+	perJob := func(j *Job) int { return j.NumJobs * j.IODepth }
+	return g.run("psync", perJob, func(jr *jobRun, i int, q *queueStats) {
+		clone := jr.clones[i/jr.job.IODepth]
+		src := newJobSource(jr, clone, uint64(i), q, false)
+		if err := runQueue(&psyncDriver{fds: fds}, src, newSlots(1, jr.job.BS, uint64(i))); err != nil {
+			q.fail(err)
 		}
 	})
-	return w.finish("psync", job, qs)
+}
+
+// psyncDriver does each I/O in the submit call itself: a queue of one.
+// Owner: its goroutine.
+type psyncDriver struct {
+	fds  []int
+	idx  int
+	s    *slot
+	done completion
+}
+
+func (d *psyncDriver) queue(idx int, s *slot) { d.idx, d.s = idx, s }
+
+func (d *psyncDriver) submit() (int, error) {
+	s, fd := d.s, d.fds[d.s.file]
+	var n int
+	var err error
+	switch s.kind {
+	case opRead:
+		n, err = unix.Pread(fd, s.buf, s.off)
+	case opWrite:
+		n, err = unix.Pwrite(fd, s.buf, s.off)
+	case opDatasync:
+		err = unix.Fdatasync(fd)
+	case opFsync:
+		err = unix.Fsync(fd)
+	}
+	if err != nil {
+		err = fmt.Errorf("at %d: %w", s.off, err)
+	}
+	d.done = completion{idx: d.idx, res: n, err: err}
+	return 1, nil
+}
+
+func (d *psyncDriver) wait(out []completion) (int, error) {
+	out[0] = d.done
+	return 1, nil
+}
+
+// openFDs opens the group's files as the baseline engines use them: with
+// O_DIRECT when a job of the group using them asks for direct I/O, read-only when no
+// job of the pass writes them.
+func openFDs(g *groupRun) ([]int, func(), error) {
+	fds := make([]int, 0, len(g.files))
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	for i, f := range g.files {
+		flags := unix.O_RDONLY | unix.O_CLOEXEC
+		if f.writes {
+			flags = unix.O_RDWR | unix.O_CLOEXEC
+		}
+		if g.direct[i] {
+			flags |= unix.O_DIRECT
+		}
+		fd, err := unix.Open(f.path, flags, 0)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("cannot open %s: %w", f.path, err)
+		}
+		fds = append(fds, fd)
+	}
+	return fds, closeAll, nil
 }

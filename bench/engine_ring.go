@@ -2,7 +2,6 @@ package bench
 
 import (
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -11,128 +10,103 @@ import (
 )
 
 // RingEngine is the bare ring: this project's io_uring binding with no
-// planning and no NOWAIT, one ring per job on a locked thread. It shows
+// planning and no NOWAIT, one ring per clone on a locked thread. It shows
 // what the planning layer costs and what it saves: its submission latency
 // is where the kernel's stalls appear.
 type RingEngine struct{}
 
 func (RingEngine) Name() string { return "ring" }
 
-func (RingEngine) Run(job Job) (Result, error) {
-	f, err := openJobFile(job)
+func (RingEngine) run(g *groupRun) ([]Result, error) {
+	fds, closeAll, err := openFDs(g)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	defer f.Close()
-	var appendOff atomic.Int64
-	w := startWindow("ring", job)
-	qs := runQueues(job.NumJobs, func(i int, q *queueStats) {
-		ringQueue(int32(f.Fd()), job, uint64(i), w, q, &appendOff)
+	defer closeAll()
+	perJob := func(j *Job) int { return j.NumJobs }
+	return g.run("ring", perJob, func(jr *jobRun, i int, q *queueStats) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		depth := jr.job.IODepth
+		r, err := ring.New(ring.Config{Entries: uint32(nextPow2(depth)), SingleIssuer: true, DeferTaskrun: true})
+		if err != nil {
+			q.fail(err)
+			return
+		}
+		defer r.Close()
+		d := newRingDriver(r, fds, depth)
+		src := newJobSource(jr, jr.clones[i], uint64(i), q, true)
+		if err := runQueue(d, src, newSlots(depth, jr.job.BS, uint64(i))); err != nil {
+			q.fail(err)
+		}
 	})
-	return w.finish("ring", job, qs)
 }
 
 // pollBeforeSleep: like the runtime's submitter, poll a few microseconds
 // for completions before sleeping in the kernel (docs/decisions.md).
 const pollBeforeSleep = 5 * time.Microsecond
 
-func ringQueue(fd int32, job Job, stream uint64, w *window, q *queueStats, appendOff *atomic.Int64) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	depth := job.IODepth
-	r, err := ring.New(ring.Config{Entries: uint32(nextPow2(depth)), SingleIssuer: true, DeferTaskrun: true})
-	if err != nil {
-		q.fail(err)
-		return
+// ringDriver sends a queue's slots to a ring of its own, on a locked
+// thread. Owner: that thread's goroutine.
+type ringDriver struct {
+	r      *ring.Ring
+	fds    []int32
+	cqes   []ring.CQE
+	queued int // SQEs prepared since the last submit
+}
+
+func newRingDriver(r *ring.Ring, fds []int, depth int) *ringDriver {
+	d := &ringDriver{r: r, cqes: make([]ring.CQE, depth)}
+	for _, fd := range fds {
+		d.fds = append(d.fds, int32(fd))
 	}
-	defer r.Close()
-	gen := newOffsets(&job, stream)
-	stamp := newStamper(&job)
-	bufs, free := queueSlots(job, depth, stream)
-	offs := make([]int64, depth)
-	isRead := make([]bool, depth)
-	starts := make([]time.Time, depth)
-	isSync := make([]bool, depth)
-	lens := make([]int, depth)
-	cqes := make([]ring.CQE, depth)
-	writes := 0
-	running := true
-	for running || len(free) < depth {
-		now := time.Now()
-		for running && len(free) > 0 {
-			off, write := gen.nextOp()
-			if running = w.issue(now, gen.size); !running {
-				break
-			}
-			idx := free[len(free)-1]
-			free = free[:len(free)-1]
-			buf := bufs[idx][:gen.size]
-			lens[idx] = len(buf)
-			s := r.NextSQE()
-			isSync[idx], isRead[idx] = false, !write
-			switch {
-			case !write:
-				s.PrepRead(fd, buf, uint64(off), 0)
-			default:
-				if job.RW == Append {
-					off = appendAt(appendOff, gen.size, job.Size)
-				}
-				if stamp != nil {
-					stamp.stamp(buf, off)
-				}
-				s.PrepWrite(fd, buf, uint64(off), 0)
-				writes++
-				if job.FsyncN > 0 && writes%job.FsyncN == 0 {
-					if job.SyncFull {
-						s.PrepFsync(fd, 0)
-					} else {
-						s.PrepFsync(fd, ring.FsyncDatasync)
-					}
-					s.Flags |= ring.SQEIODrain
-					isSync[idx] = true
-				}
-			}
-			s.UserData = uint64(idx)
-			starts[idx], offs[idx] = now, off
+	return d
+}
+
+func (d *ringDriver) queue(idx int, s *slot) {
+	sqe, fd := d.r.NextSQE(), d.fds[s.file]
+	switch s.kind {
+	case opRead:
+		sqe.PrepRead(fd, s.buf, uint64(s.off), 0)
+	case opWrite:
+		sqe.PrepWrite(fd, s.buf, uint64(s.off), 0)
+	case opDatasync, opFsync:
+		flags := uint32(ring.FsyncDatasync)
+		if s.kind == opFsync {
+			flags = 0
 		}
-		if r.SQPending() > 0 {
-			t0 := time.Now()
-			_, err := r.Submit()
-			if d := time.Since(t0); w.measuring(t0) {
-				q.slat.record(d)
-			}
-			if err != nil && err != unix.EBUSY && err != unix.EAGAIN {
-				q.fail(err)
-				return
-			}
-		}
-		if len(free) == depth {
-			continue // nothing in flight (the run just ended)
-		}
-		for t0 := time.Now(); !r.CompletionsPending() && time.Since(t0) < pollBeforeSleep; {
-		}
-		if !r.CompletionsPending() {
-			if _, err := r.SubmitAndWait(1); err != nil && err != unix.EBUSY && err != unix.EAGAIN {
-				q.fail(err)
-				return
-			}
-		}
-		n := r.Reap(cqes)
-		done := time.Now()
-		for _, c := range cqes[:n] {
-			idx := int(c.UserData)
-			if stamp != nil && isRead[idx] && int(c.Res) == lens[idx] {
-				if err := stamp.check(bufs[idx][:lens[idx]], offs[idx]); err != nil {
-					q.verify.fail(err)
-				}
-			}
-			if c.Res < 0 {
-				q.fail(unix.Errno(-c.Res))
-			} else if w.measuring(done) && !isSync[idx] {
-				q.done(!isRead[idx], done.Sub(starts[idx]), int64(c.Res))
-				w.live.Add(1)
-			}
-			free = append(free, idx)
+		sqe.PrepFsync(fd, flags)
+		sqe.Flags |= ring.SQEIODrain // after every earlier write: the bare ring's only barrier
+	}
+	sqe.UserData = uint64(idx)
+	d.queued++
+}
+
+// submit sends the SQ. A busy ring keeps what it did not take in the SQ,
+// sent by the next enter: every slot counts as taken.
+func (d *ringDriver) submit() (int, error) {
+	n := d.queued
+	d.queued = 0
+	if _, err := d.r.Submit(); err != nil && err != unix.EBUSY && err != unix.EAGAIN {
+		return 0, err
+	}
+	return n, nil
+}
+
+func (d *ringDriver) wait(out []completion) (int, error) {
+	for t0 := time.Now(); !d.r.CompletionsPending() && time.Since(t0) < pollBeforeSleep; {
+	}
+	if !d.r.CompletionsPending() {
+		if _, err := d.r.SubmitAndWait(1); err != nil && err != unix.EBUSY && err != unix.EAGAIN {
+			return 0, err
 		}
 	}
+	n := d.r.Reap(d.cqes)
+	for i, c := range d.cqes[:n] {
+		out[i] = completion{idx: int(c.UserData), res: max(int(c.Res), 0)}
+		if c.Res < 0 {
+			out[i].err = unix.Errno(-c.Res)
+		}
+	}
+	return n, nil
 }

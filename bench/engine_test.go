@@ -37,6 +37,15 @@ func fioUsable(t *testing.T) {
 	}
 }
 
+// runOn runs one job on the engines, as iobench does.
+func runOn(job Job, engines ...Engine) ([]Result, error) {
+	rs, err := (&Runner{Engines: engines}).Run([]Job{job})
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
 func smallJob(t *testing.T, rw RW) Job {
 	j := DefaultJob()
 	j.Name, j.RW, j.Size, j.Runtime, j.IODepth = "test-"+string(rw), rw, 8<<20, 300*time.Millisecond, 8
@@ -52,7 +61,7 @@ func TestEnginesRun(t *testing.T) {
 		job := smallJob(t, rw)
 		job.Verify = "xxhash"
 		job.FsyncN = 50
-		results, err := Compare(job, engines, 1, nil)
+		results, err := runOn(job, engines...)
 		if err != nil {
 			t.Fatalf("%s: %v", rw, err)
 		}
@@ -72,7 +81,7 @@ func TestEnginesRun(t *testing.T) {
 func TestVerifyRunFailsOnCorruptBlock(t *testing.T) {
 	job := smallJob(t, RandRead)
 	job.Size, job.Verify = 64*4096, "xxhash" // few blocks: every one gets read
-	if err := Prepare(job); err != nil {
+	if err := layOut(job.Filename, job.Size, &usage{verify: &job, unit: job.BS}); err != nil {
 		t.Fatal(err)
 	}
 	const bad = 37 * 4096
@@ -85,10 +94,11 @@ func TestVerifyRunFailsOnCorruptBlock(t *testing.T) {
 	}
 	f.Close()
 	for _, e := range goEngines(t) {
-		r, err := e.Run(job)
+		rs, err := runOn(job, e)
 		if err != nil {
 			t.Fatal(err)
 		}
+		r := rs[0]
 		if r.VerifyErrs == 0 || !strings.Contains(r.VerifyFirst, fmt.Sprintf("offset %d", bad)) {
 			t.Errorf("%s: %d verify errors, first %q; want the block at %d named", e.Name(), r.VerifyErrs, r.VerifyFirst, bad)
 		}
@@ -101,7 +111,7 @@ func TestFioEngine(t *testing.T) {
 	for _, rw := range []RW{RandRead, Append} {
 		job := smallJob(t, rw)
 		job.Runtime = time.Second
-		results, err := Compare(job, []Engine{FioEngine{}}, 1, nil)
+		results, err := runOn(job, FioEngine{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,16 +133,14 @@ func TestUnknownEngine(t *testing.T) {
 func TestBSSplitAndIOSize(t *testing.T) {
 	job := smallJob(t, RandRead)
 	job.BSSplit = []BSPart{{4096, 50}, {65536, 50}}
-	job.BS, job.Runtime, job.TotalBytes = 65536, 5*time.Second, 16<<20
+	job.BS, job.Runtime, job.TotalBytes, job.TimeBased = 65536, 5*time.Second, 16<<20, false
 	job.Verify = "xxhash"
 	for _, e := range goEngines(t) {
-		if err := Prepare(job); err != nil {
-			t.Fatal(err)
-		}
-		r, err := e.Run(job)
+		rs, err := runOn(job, e)
 		if err != nil {
 			t.Fatal(err)
 		}
+		r := rs[0]
 		avg := float64(r.Bytes) / float64(r.Ops)
 		if r.Bytes > job.TotalBytes || r.Bytes < job.TotalBytes/2 || avg <= 4096 || avg >= 65536 || r.VerifyErrs != 0 {
 			t.Errorf("%s: %d bytes in %d I/Os (average %.0f), %d verify errors", e.Name(), r.Bytes, r.Ops, avg, r.VerifyErrs)
@@ -150,7 +158,7 @@ func TestAppendWrapsAtSize(t *testing.T) {
 	for _, e := range goEngines(t) {
 		job := smallJob(t, Append)
 		job.Size, job.Runtime = 1<<20, 400*time.Millisecond
-		r, err := Compare(job, []Engine{e}, 1, nil)
+		r, err := runOn(job, e)
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name(), err)
 		}
@@ -176,7 +184,7 @@ func TestReadsAndWritesApart(t *testing.T) {
 		engines = append(engines, FioEngine{})
 	}
 	job := smallJob(t, RandRW)
-	results, err := Compare(job, engines, 1, nil)
+	results, err := runOn(job, engines...)
 	if err != nil {
 		t.Fatal(err)
 	}

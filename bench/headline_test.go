@@ -54,14 +54,12 @@ func BenchmarkHeadline(b *testing.B) {
 		job.Filename = filepath.Join(dir, "headline-"+string(job.RW)+".dat")
 		for _, e := range []Engine{AIOEngine{}, PsyncEngine{}, RingEngine{}} {
 			b.Run(job.Name+"/"+e.Name(), func(b *testing.B) {
-				if err := Prepare(job); err != nil {
-					b.Fatal(err)
-				}
 				b.ResetTimer()
-				r, err := e.Run(job)
+				rs, err := runOn(job, e)
 				if err != nil {
 					b.Fatal(err)
 				}
+				r := rs[0]
 				b.StopTimer()
 				b.ReportMetric(r.IOPS, "iops")
 				b.ReportMetric(r.CPUPerIONs, "cpu-ns/op")

@@ -14,6 +14,7 @@ type RW string
 const (
 	Read      RW = "read"      // sequential reads
 	Write     RW = "write"     // sequential writes over the file
+	ReadWrite RW = "rw"        // sequential reads and writes, RWMixRead percent reads (fio's rw, readwrite)
 	RandRead  RW = "randread"  // uniformly (or zipf) random reads
 	RandWrite RW = "randwrite" // random overwrites
 	RandRW    RW = "randrw"    // random reads and writes, RWMixRead percent reads
@@ -22,14 +23,16 @@ const (
 
 func (rw RW) valid() bool {
 	switch rw {
-	case Read, Write, RandRead, RandWrite, RandRW, Append:
+	case Read, Write, ReadWrite, RandRead, RandWrite, RandRW, Append:
 		return true
 	}
 	return false
 }
 
-func (rw RW) reads() bool  { return rw == Read || rw == RandRead || rw == RandRW }
+func (rw RW) reads() bool  { return rw == Read || rw == RandRead || rw == RandRW || rw == ReadWrite }
 func (rw RW) writes() bool { return rw != Read && rw != RandRead }
+func (rw RW) mixed() bool  { return rw == RandRW || rw == ReadWrite }
+func (rw RW) random() bool { return rw == RandRead || rw == RandWrite || rw == RandRW }
 
 // Job is one benchmark job, in fio's terms.
 type Job struct {
@@ -52,18 +55,61 @@ type Job struct {
 	ZipfTheta float64       // 0: uniform; > 0: zipf:theta random offsets
 	FsyncN    int           // a sync after every FsyncN writes (0: none): an fdatasync, or with SyncFull an fsync
 	SyncFull  bool          // FsyncN's syncs are fsyncs (fio's fsync=N), not fdatasyncs (fdatasync=N)
+	// IOEngine is the job file's ioengine (fio's name), which chooses the
+	// engines to compare when the command line does not.
+	IOEngine string
 	// FioOptions are options of fio's io_uring engine from a job file
 	// (fixedbufs, registerfiles, sqthread_poll, hipri), passed to the fio
 	// engine as they are; the Go engines have no such switches.
 	FioOptions []string
-	Filename   string
-	Seed       uint64
-	Verify     string // "xxhash": every written block carries a checked header
+	// Filename is the job's file, or several separated by ':' (fio's
+	// list; "\:" is a colon in a name), shared by the job's clones. Empty:
+	// each clone has NrFiles files of its own, named as fio names them
+	// (name.clone.file), in Directory.
+	Filename  string
+	Directory string // where generated files go, and the prefix of relative filenames; ':' lists give clones theirs in turn
+	NrFiles   int    // generated files per clone (fio's nrfiles)
+	FileSize  int64  // each file's size; 0: Size divided among the files
+	// Offset is where the job's region starts in each file; each clone's
+	// starts OffsetIncrement further than the one before (fio's offset,
+	// offset_increment).
+	Offset, OffsetIncrement int64
+	// SeqMod is fio's rw=...:N: for random patterns, N I/Os (the first at a
+	// random offset, the rest after it) before a new random offset; for
+	// sequential ones, a hole of N bytes after every I/O.
+	SeqMod int64
+	Loops  int // passes over the size when not time-based (fio's loops)
+	// StartDelay holds the job back after its group starts (fio's startdelay).
+	StartDelay time.Duration
+	// Think: after every ThinkBlocks completed I/Os, the job stalls for
+	// Think (the first ThinkSpin of it spinning) before issuing the next,
+	// with nothing in flight (fio's thinktime, thinktime_spin, thinktime_blocks).
+	Think, ThinkSpin time.Duration
+	ThinkBlocks      int
+	// Rate caps each clone's reads and writes in bytes per second, RateIOPS
+	// in I/Os per second (fio's rate, rate_iops); 0: no cap.
+	Rate, RateIOPS [2]int64
+	// Stonewall: the job waits for every job before it to finish (fio's
+	// stonewall); jobs between stonewalls run at once.
+	Stonewall   bool
+	Description string
+	Unlink      bool // remove the job's files after it (fio's unlink)
+	// Overwrite: a job that only writes gets a file of written data, not a
+	// fallocate'd one (fio's overwrite).
+	Overwrite bool
+	Seed      uint64
+	// Verify is the checksum of every written block's header: "xxhash" or
+	// "crc32c" (fio's verify=); reads check it, and a job that writes
+	// reads back what it wrote after its writes (DoVerify, as fio's
+	// do_verify, default on).
+	Verify   string
+	DoVerify bool
 	// BSSplit, when set, mixes block sizes by weight (fio's bssplit): each
 	// I/O takes one of them; BS is then the largest.
 	BSSplit []BSPart
-	// TotalBytes, when set, ends the run once that many bytes have been
-	// issued (fio's io_size), if the runtime does not end it first.
+	// TotalBytes, when set, ends each clone's run once it has issued that
+	// many bytes (fio's io_size, which is per clone), if the runtime does
+	// not end it first. A job that is not time-based has Size × Loops.
 	TotalBytes int64
 	// Prealloc starts from a new file of Size bytes allocated with
 	// fallocate and never written (unwritten extents), instead of a file
@@ -73,15 +119,15 @@ type Job struct {
 
 // DefaultJob is the job iobench runs with no arguments.
 func DefaultJob() Job {
-	return Job{Name: "randread-4k-qd32", RW: RandRead, BS: 4096, IODepth: 32, NumJobs: 1,
-		Size: 1 << 30, Runtime: 10 * time.Second, TimeBased: true, Direct: true, RWMixRead: 50, Seed: 1}
+	return Job{Name: "randread-4k-qd32", RW: RandRead, BS: 4096, IODepth: 32, NumJobs: 1, NrFiles: 1, Loops: 1,
+		Size: 1 << 30, Runtime: 10 * time.Second, TimeBased: true, Direct: true, RWMixRead: 50, Seed: 1, DoVerify: true, ThinkBlocks: 1}
 }
 
 // Validate reports the first thing wrong with the job.
 func (j *Job) Validate() error {
 	switch {
 	case !j.RW.valid():
-		return fmt.Errorf("unknown rw %q (read, write, randread, randwrite, randrw, append)", j.RW)
+		return fmt.Errorf("unknown rw %q (read, write, rw, randread, randwrite, randrw, append)", j.RW)
 	case j.BS <= 0:
 		return errors.New("bs must be positive")
 	case j.Direct && j.BS%512 != 0:
@@ -90,9 +136,13 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("iodepth %d outside 1..4096", j.IODepth)
 	case j.NumJobs < 1 || j.NumJobs > 256:
 		return fmt.Errorf("numjobs %d outside 1..256", j.NumJobs)
-	case j.Size < j.BS:
-		return fmt.Errorf("size %d is smaller than bs %d", j.Size, j.BS)
-	case j.Runtime < 0 || (j.Runtime == 0 && (j.TimeBased || j.TotalBytes == 0)):
+	case j.Size <= 0 && j.FileSize <= 0:
+		return errors.New("no size (and no existing file to take it from)")
+	case j.Filename == "" && j.Directory == "":
+		return errors.New("no filename and no directory")
+	case j.Files(0)[0].Size < j.BS:
+		return fmt.Errorf("each file's region (%d bytes: size, or filesize, divided among the files) is smaller than bs %d", j.Files(0)[0].Size, j.BS)
+	case j.Runtime < 0 || (j.Runtime == 0 && j.TimeBased):
 		return errors.New("runtime must be positive (a job that is not time-based may leave it out)")
 	case j.Ramp < 0:
 		return errors.New("ramp_time must not be negative")
@@ -102,20 +152,51 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("zipf theta %v must not be negative", j.ZipfTheta)
 	case j.FsyncN < 0:
 		return errors.New("fsync must not be negative")
-	case j.Filename == "":
-		return errors.New("no filename")
+	case j.NrFiles < 1 || j.NrFiles > 4096:
+		return fmt.Errorf("nrfiles %d outside 1..4096", j.NrFiles)
+	case j.FileSize < 0 || j.Offset < 0 || j.OffsetIncrement < 0 || j.SeqMod < 0:
+		return errors.New("filesize, offset, offset_increment and the rw modifier must not be negative")
+	case j.Loops < 1:
+		return fmt.Errorf("loops %d: at least 1", j.Loops)
+	case j.StartDelay < 0 || j.Think < 0 || j.ThinkSpin < 0 || j.ThinkSpin > j.Think && j.Think > 0:
+		return errors.New("startdelay and thinktime must not be negative, and thinktime_spin not above thinktime")
+	case j.ThinkBlocks < 1:
+		return fmt.Errorf("thinktime_blocks %d: at least 1", j.ThinkBlocks)
+	case j.Rate[0] < 0 || j.Rate[1] < 0 || j.RateIOPS[0] < 0 || j.RateIOPS[1] < 0:
+		return errors.New("rate and rate_iops must not be negative")
+	case j.Verify != "" && (j.Offset%j.minBS() != 0 || j.OffsetIncrement%j.minBS() != 0):
+		return errors.New("verify checks whole blocks: offset and offset_increment must be multiples of the block size")
+	case j.RW == Append && (j.Offset > 0 || j.SeqMod > 0):
+		return errors.New("append writes from the start of an empty file: offset and the rw modifier mean nothing to it")
 	case j.TotalBytes < 0:
 		return errors.New("io_size must not be negative")
 	case j.Direct && j.minBS()%512 != 0:
 		return fmt.Errorf("bssplit size %d is not a multiple of 512, which direct I/O needs (use --direct=0)", j.minBS())
-	case j.Verify != "" && j.Verify != "xxhash":
-		return fmt.Errorf("verify %q: only xxhash is supported", j.Verify)
+	case j.Verify != "" && verifyHashes[j.Verify] == nil:
+		return fmt.Errorf("verify %q: iobench checks xxhash and crc32c", j.Verify)
 	case j.Prealloc && j.RW.reads():
 		return errors.New("prealloc makes a file that was never written: reads of it measure nothing")
 	case j.Verify != "" && j.minBS() < verifyHeaderBytes:
 		return fmt.Errorf("verify needs bs of at least %d bytes", verifyHeaderBytes)
 	}
 	return nil
+}
+
+// CloneBytes is what each clone may issue: io_size (or, for a job that
+// is not time-based, its size) times loops; 0 for a time-based job, which
+// runs for its runtime, as fio's.
+func (j *Job) CloneBytes() int64 {
+	if j.TimeBased {
+		return 0
+	}
+	per := j.TotalBytes
+	if per == 0 {
+		per = j.Size
+		if j.FileSize > 0 {
+			per = j.FileSize * int64(len(j.Files(0)))
+		}
+	}
+	return per * int64(max(j.Loops, 1))
 }
 
 // BSPart is one block size of a bssplit and its share of the I/Os, in percent.

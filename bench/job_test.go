@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestParseJobFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	jobs, err := ParseJobFile(f)
+	jobs, err := ParseJobFile(f, "testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestParseJobFiles(t *testing.T) {
 
 	f2, _ := os.Open("testdata/mixed.fio")
 	defer f2.Close()
-	jobs, err = ParseJobFile(f2)
+	jobs, err = ParseJobFile(f2, "testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +101,12 @@ func TestParseJobFiles(t *testing.T) {
 
 	f3, _ := os.Open("testdata/unsupported.fio")
 	defer f3.Close()
-	_, err = ParseJobFile(f3)
-	if err == nil || !strings.Contains(err.Error(), "rate_iops") || !strings.Contains(err.Error(), "zonemode") {
+	_, err = ParseJobFile(f3, "testdata")
+	if err == nil || !strings.Contains(err.Error(), "write_lat_log") || !strings.Contains(err.Error(), "zonemode") {
 		t.Fatalf("unsupported options: %v, want both named", err)
 	}
 	for _, bad := range []string{"", "[global]\nsize=1g\n", "size=1g\n[job]\n", "[job]\nbs=big\n", "[job]\nrw=sideways\n", "[job]\ndirect=maybe\n"} {
-		if _, err := ParseJobFile(strings.NewReader(bad)); err == nil {
+		if _, err := ParseJobFile(strings.NewReader(bad), "."); err == nil {
 			t.Errorf("job file %q accepted", bad)
 		}
 	}
@@ -130,7 +131,7 @@ func TestParseBSSplit(t *testing.T) {
 }
 
 func TestJobFileBSSplitAndIOSize(t *testing.T) {
-	jobs, err := ParseJobFile(strings.NewReader("[mix]\nrw=randread\nbssplit=4k/75:64k/25\nio_size=32m\n"))
+	jobs, err := ParseJobFile(strings.NewReader("[mix]\nrw=randread\nbssplit=4k/75:64k/25\nio_size=32m\n"), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestJobFileBSSplitAndIOSize(t *testing.T) {
 // that does no file I/O is refused by name (ioengine=null ran real disk
 // I/O); fio's io_uring switches reach the fio engine (they were dropped).
 func TestJobFileMeansWhatFioMeans(t *testing.T) {
-	jobs, err := ParseJobFile(strings.NewReader("[a]\nfsync=4\n[b]\nfdatasync=8\n"))
+	jobs, err := ParseJobFile(strings.NewReader("[a]\nfsync=4\n[b]\nfdatasync=8\n"), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,25 +161,25 @@ func TestJobFileMeansWhatFioMeans(t *testing.T) {
 	if args := strings.Join(FioEngine{}.FioArgs(jobs[0]), " "); !strings.Contains(args, "--fsync=4") || strings.Contains(args, "--fdatasync") {
 		t.Errorf("fsync=4 reaches fio as %q", args)
 	}
-	if _, err := ParseJobFile(strings.NewReader("[a]\nfsync=4\nfdatasync=8\n")); err == nil {
+	if _, err := ParseJobFile(strings.NewReader("[a]\nfsync=4\nfdatasync=8\n"), "."); err == nil {
 		t.Error("fsync and fdatasync in one job accepted")
 	}
 
-	jobs, err = ParseJobFile(strings.NewReader("[w]\nrw=randwrite\n[w]\nrw=randread\n"))
+	jobs, err = ParseJobFile(strings.NewReader("[w]\nrw=randwrite\n[w]\nrw=randread\n"), ".")
 	if err != nil || len(jobs) != 2 || jobs[0].RW != RandWrite || jobs[1].RW != RandRead {
 		t.Fatalf("two sections named w: %d jobs, %v (%+v)", len(jobs), err, jobs)
 	}
 
 	for _, e := range []string{"io_uring", "libaio", "psync", "sync", "pvsync"} {
-		if _, err := ParseJobFile(strings.NewReader("[a]\nioengine=" + e + "\n")); err != nil {
+		if _, err := ParseJobFile(strings.NewReader("[a]\nioengine="+e+"\n"), "."); err != nil {
 			t.Errorf("ioengine=%s: %v", e, err)
 		}
 	}
-	if _, err := ParseJobFile(strings.NewReader("[a]\nioengine=null\n")); err == nil || !strings.Contains(err.Error(), `"null"`) {
+	if _, err := ParseJobFile(strings.NewReader("[a]\nioengine=null\n"), "."); err == nil || !strings.Contains(err.Error(), `"null"`) {
 		t.Errorf("ioengine=null: %v, want refused by name", err)
 	}
 
-	jobs, err = ParseJobFile(strings.NewReader("[a]\nfixedbufs\nregisterfiles=1\nsqthread_poll=0\nhipri\n"))
+	jobs, err = ParseJobFile(strings.NewReader("[a]\nfixedbufs\nregisterfiles=1\nsqthread_poll=0\nhipri\n"), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,34 +208,89 @@ func TestFioPercentilesNeverAboveMax(t *testing.T) {
 // means: one pass over the size (per job), with no runtime limit unless
 // it sets one. It ran 10 s whatever its size.
 func TestJobFileNotTimeBased(t *testing.T) {
-	jobs, err := ParseJobFile(strings.NewReader("[once]\nrw=read\nsize=8m\nnumjobs=2\n[timed]\nrw=read\nsize=8m\ntime_based\nruntime=2s\n"))
+	jobs, err := ParseJobFile(strings.NewReader("[once]\nrw=read\nsize=8m\nnumjobs=2\n[timed]\nrw=read\nsize=8m\ntime_based\nruntime=2s\n"), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	once, timed := jobs[0], jobs[1]
-	if once.TimeBased || once.Runtime != 0 || once.TotalBytes != 16<<20 {
-		t.Fatalf("without time_based: time-based %v, runtime %v, io %d; want false, none, 16 MiB", once.TimeBased, once.Runtime, once.TotalBytes)
+	if once.TimeBased || once.Runtime != 0 || once.CloneBytes() != 8<<20 {
+		t.Fatalf("without time_based: time-based %v, runtime %v, io %d per clone; want false, none, 8 MiB", once.TimeBased, once.Runtime, once.CloneBytes())
 	}
-	if !timed.TimeBased || timed.Runtime != 2*time.Second || timed.TotalBytes != 0 {
+	if !timed.TimeBased || timed.Runtime != 2*time.Second || timed.CloneBytes() != 0 {
 		t.Fatalf("time_based, runtime=2s: %+v", timed)
 	}
 	args := strings.Join(FioEngine{}.FioArgs(once), " ")
-	if strings.Contains(args, "--time_based") || strings.Contains(args, "--runtime") || !strings.Contains(args, "--io_size=8388608") {
+	if strings.Contains(args, "--time_based") || strings.Contains(args, "--runtime") || !strings.Contains(args, "--size=8388608") {
 		t.Errorf("fio's command line for one pass: %q", args)
 	}
-	if _, err := ParseJobFile(strings.NewReader("[j]\ntime_based\n")); err == nil {
+	if _, err := ParseJobFile(strings.NewReader("[j]\ntime_based\n"), "."); err == nil {
 		t.Error("time_based without a runtime accepted")
 	}
 	// One pass on a Go engine: the bytes are the size, then it stops.
-	once.Filename, once.NumJobs, once.TotalBytes = filepath.Join(t.TempDir(), "f"), 1, 8<<20
+	once.Filename, once.NumJobs = filepath.Join(t.TempDir(), "f"), 1
 	if err := once.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Compare(once, []Engine{PsyncEngine{}}, 1, nil)
+	r, err := runOn(once, PsyncEngine{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r[0].Bytes != 8<<20 {
 		t.Errorf("one pass over 8 MiB read %d bytes", r[0].Bytes)
+	}
+}
+
+// TestJobFileOptionsAsFio reads a job file with the options fio's own
+// examples use most, each as fio reads it. Most of them were refused
+// (name, rw=readwrite, rwmixwrite, directory, buffered, loops, rate,
+// thinktime, offset, include, ${VAR}), so that 4 of fio's 107 examples
+// parsed.
+func TestJobFileOptionsAsFio(t *testing.T) {
+	t.Setenv("IOBENCH_TEST_SIZE", "16m")
+	jobs, err := ReadJobFile("testdata/options.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 3 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	mix, holes, seeks := jobs[0], jobs[1], jobs[2]
+	ncpu := runtime.NumCPU()
+	check := func(name string, ok bool, j Job) {
+		t.Helper()
+		if !ok {
+			t.Errorf("%s: %+v", name, j)
+		}
+	}
+	check("include, ${VAR}, $ncpus", mix.IODepth == 4 && mix.Size == 16<<20 && mix.NumJobs == ncpu, mix)
+	check("name, description", mix.Name == "renamed" && strings.HasPrefix(mix.Description, "sequential"), mix)
+	check("readwrite, rwmixwrite", mix.RW == ReadWrite && mix.RWMixRead == 70, mix)
+	check("buffered, loops, startdelay, bs pair", !mix.Direct && mix.Loops == 2 && mix.StartDelay == time.Second && mix.BS == 4096, mix)
+	check("stonewall", !mix.Stonewall && holes.Stonewall && !seeks.Stonewall, holes)
+	check("rw=write:8k", holes.RW == Write && holes.SeqMod == 8192, holes)
+	check("filename list, filesize, offset", holes.FileSize == 1<<20 && holes.Offset == 65536 && holes.OffsetIncrement == 1<<20, holes)
+	check("verify=crc32c-intel, do_verify=0", holes.Verify == "crc32c" && !holes.DoVerify, holes)
+	check("randread:8, nrfiles", seeks.RW == RandRead && seeks.SeqMod == 8 && seeks.NrFiles == 3, seeks)
+	check("thinktime in µs", seeks.Think == 50*time.Microsecond && seeks.ThinkSpin == 10*time.Microsecond && seeks.ThinkBlocks == 4, seeks)
+	check("rate pairs", seeks.Rate == [2]int64{1 << 20, 500 << 10} && seeks.RateIOPS == [2]int64{0, 200}, seeks)
+
+	f := holes.Files(1)
+	if len(f) != 2 || f[0].Path != "/tmp/iobench-options/one" || f[1].Path != "/tmp/iobench-options/two:three" || f[0].Base != 65536+1<<20 {
+		t.Errorf("holes' files for clone 1: %+v", f)
+	}
+	if f := seeks.Files(1); len(f) != 3 || f[2].Path != "/tmp/iobench-other/seeks.1.2" {
+		t.Errorf("seeks' files for clone 1 (the second directory): %+v", f)
+	}
+	args := strings.Join(FioEngine{}.FioArgs(holes, seeks), " ")
+	for _, want := range []string{"--name=holes", "--rw=write:8192", "--offset=65536", "--verify=crc32c", "--do_verify=0",
+		"--name=seeks", "--rw=randread:8", "--nrfiles=3", "--thinktime=50", "--rate=1048576,512000", "--rate_iops=,200"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("fio's command line lacks %s: %s", want, args)
+		}
+	}
+	for _, bad := range []string{"[j]\nrw=trim\n", "[j]\nbs=4k,8k\n", "[j]\nverify=md5\n", "[j]\nrate=1,2,3\n", "[j]\ninclude /nonexistent.fio\n", "[j]\nwrite_lat_log=x\n"} {
+		if _, err := ParseJobFile(strings.NewReader(bad), "."); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

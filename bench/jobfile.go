@@ -5,24 +5,36 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"golang.org/x/sys/unix"
 	"gopkg.in/ini.v1"
 )
 
 // ParseJobFile reads a fio job file: a [global] section of defaults and
-// one section per job, in fio's option names. Options that would change
-// what a job does and that iobench does not implement are an error, named,
-// rather than silently ignored; options that change nothing here (fio's
-// reporting, its own engine choice) are accepted.
-func ParseJobFile(r io.Reader) ([]Job, error) {
+// one section per job, in fio's option names, with fio's include
+// directives (relative to dir), ${VAR} from the environment and fio's
+// $pagesize, $mb_memory and $ncpus. Options that would change what a job
+// does and that iobench does not implement are an error, named, rather
+// than silently ignored; options that change nothing here (fio's
+// reporting) are accepted.
+func ParseJobFile(r io.Reader, dir string) ([]Job, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
+	if data, err = expandIncludes(data, dir, 0); err != nil {
+		return nil, err
+	}
+	data = expandVars(data)
 	// fio takes an inline comment after a tab as after a space; the INI
 	// parser only after a space.
 	data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\t;"), []byte(" ;")), []byte("\t#"), []byte(" #"))
@@ -33,9 +45,9 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 		return nil, fmt.Errorf("job file: %w", err)
 	}
 	// fio's defaults where they differ from the command line's: a job is
-	// not time-based, and has no runtime limit.
+	// not time-based, has no runtime limit, and its size is its file's.
 	global := DefaultJob()
-	global.Name, global.TimeBased, global.Runtime = "", false, 0
+	global.Name, global.TimeBased, global.Runtime, global.Size = "", false, 0, 0
 	if s, err := f.GetSection("global"); err == nil {
 		if err := applyOptions(&global, s); err != nil {
 			return nil, fmt.Errorf("job file [global]: %w", err)
@@ -56,11 +68,8 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 		if err := applyOptions(&j, s); err != nil {
 			return nil, fmt.Errorf("job file [%s]: %w", name, err)
 		}
-		switch {
-		case j.TimeBased && j.Runtime == 0:
+		if j.TimeBased && j.Runtime == 0 {
 			return nil, fmt.Errorf("job file [%s]: time_based without a runtime would never end", name)
-		case !j.TimeBased && j.TotalBytes == 0:
-			j.TotalBytes = j.Size * int64(j.NumJobs) // one pass over its size per job, as fio
 		}
 		jobs = append(jobs, j)
 	}
@@ -70,12 +79,91 @@ func ParseJobFile(r io.Reader) ([]Job, error) {
 	return jobs, nil
 }
 
-// ignoredOptions change nothing in what iobench measures.
+// ReadJobFile parses the job file at path (includes relative to its
+// directory).
+func ReadJobFile(path string) ([]Job, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("job file: %w", err)
+	}
+	defer f.Close()
+	return ParseJobFile(f, filepath.Dir(path))
+}
+
+// expandIncludes replaces fio's "include FILE" lines with the file's
+// lines, nested up to a depth.
+func expandIncludes(data []byte, dir string, depth int) ([]byte, error) {
+	if depth > 8 {
+		return nil, fmt.Errorf("job file: includes nested more than 8 deep (a loop?)")
+	}
+	var out bytes.Buffer
+	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+		name, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("include "))
+		if !ok {
+			out.Write(line)
+			continue
+		}
+		path := string(bytes.TrimSpace(name))
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		inc, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("job file: include: %w", err)
+		}
+		if bytes.Contains(inc, []byte("[")) && sectionLine(inc) {
+			return nil, fmt.Errorf("job file: include %s: an included file may not have [sections]", path)
+		}
+		if inc, err = expandIncludes(inc, filepath.Dir(path), depth+1); err != nil {
+			return nil, err
+		}
+		out.Write(inc)
+		out.WriteByte('\n')
+	}
+	return out.Bytes(), nil
+}
+
+func sectionLine(data []byte) bool {
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if bytes.HasPrefix(bytes.TrimSpace(l), []byte("[")) {
+			return true
+		}
+	}
+	return false
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$(pagesize|mb_memory|ncpus)\b`)
+
+// expandVars replaces ${VAR} with the environment's value (empty when
+// unset, as fio) and fio's reserved $pagesize, $mb_memory and $ncpus.
+func expandVars(data []byte) []byte {
+	return varRef.ReplaceAllFunc(data, func(m []byte) []byte {
+		sub := varRef.FindSubmatch(m)
+		if len(sub[1]) > 0 {
+			return []byte(os.Getenv(string(sub[1])))
+		}
+		switch string(sub[2]) {
+		case "pagesize":
+			return []byte(strconv.Itoa(os.Getpagesize()))
+		case "ncpus":
+			return []byte(strconv.Itoa(runtime.NumCPU()))
+		}
+		var si unix.Sysinfo_t
+		unix.Sysinfo(&si)
+		return []byte(strconv.FormatUint(uint64(si.Totalram)*uint64(si.Unit)>>20, 10))
+	})
+}
+
+// ignoredOptions change nothing in what a job does: fio's reporting and
+// its own bookkeeping. The Go engines measure what they measure whatever
+// these say; they do not reach the fio engine either, so that its rows
+// are measured as the others.
 var ignoredOptions = map[string]bool{
-	"group_reporting": true, "norandommap": true, "randrepeat": true,
-	"thread": true, "invalidate": true, "percentile_list": true,
+	"group_reporting": true, "norandommap": true, "randrepeat": true, "new_group": true,
+	"thread": true, "invalidate": true, "percentile_list": true, "stats": true,
 	"clat_percentiles": true, "slat_percentiles": true, "lat_percentiles": true,
-	"disable_lat": true, "stonewall": true, "new_group": true, "description": true,
+	"disable_lat": true, "disable_clat": true, "disable_slat": true, "disable_bw_measurement": true,
+	"gtod_reduce": true, "unified_rw_reporting": true, "kb_base": true, "per_job_logs": true,
 }
 
 // localEngines are fio's engines that do I/O to local files the way one of
@@ -86,11 +174,33 @@ var localEngines = map[string]bool{
 	"io_uring": true, "libaio": true, "psync": true, "sync": true, "pvsync": true, "pvsync2": true, "posixaio": true,
 }
 
+// refusedWhy names, for options fio's examples use that iobench does not
+// implement, what to do instead.
+var refusedWhy = map[string]string{
+	"write_lat_log":         "iobench writes no logs; --output-format=json+ has the latency bins",
+	"write_bw_log":          "iobench writes no logs; --plot draws IOPS over the run",
+	"write_iops_log":        "iobench writes no logs; --plot draws IOPS over the run",
+	"bsrange":               "use bssplit",
+	"exitall":               "jobs of a group end on their own",
+	"rate_process":          "the rate cap is linear",
+	"rate_min":              "no minimum rate",
+	"verify_async":          "verification runs in the queue",
+	"filename_format":       "files are named jobname.clone.file, as fio's default",
+	"file_service_type":     "files are served round robin, fio's default",
+	"lockfile":              "no file locks",
+	"thinktime_blocks_type": "thinktime counts completed blocks, fio's default",
+	"rw_sequencer":          "the rw modifier is sequential, fio's default",
+	"overwrite":             "",
+}
+
 func applyOptions(j *Job, s *ini.Section) error {
 	var unsupported []string
 	for _, k := range s.Keys() {
 		name, val := strings.ToLower(k.Name()), strings.TrimSpace(k.Value())
-		if err := applyOption(j, name, val); err == errUnsupported {
+		if err := ApplyOption(j, name, val); err == errUnsupported {
+			if why := refusedWhy[name]; why != "" {
+				name += " (" + why + ")"
+			}
 			unsupported = append(unsupported, name)
 		} else if err != nil {
 			return fmt.Errorf("%s=%s: %w", name, val, err)
@@ -105,20 +215,70 @@ func applyOptions(j *Job, s *ini.Section) error {
 
 var errUnsupported = fmt.Errorf("unsupported")
 
-func applyOption(j *Job, name, val string) error {
+// sizeOptions are the options whose value is one size.
+var sizeOptions = map[string]func(j *Job) *int64{
+	"size": func(j *Job) *int64 { return &j.Size }, "filesize": func(j *Job) *int64 { return &j.FileSize },
+	"io_size": func(j *Job) *int64 { return &j.TotalBytes }, "io_limit": func(j *Job) *int64 { return &j.TotalBytes },
+	"offset": func(j *Job) *int64 { return &j.Offset }, "offset_increment": func(j *Job) *int64 { return &j.OffsetIncrement },
+}
+
+// intOptions are the options whose value is a count.
+var intOptions = map[string]func(j *Job) *int{
+	"iodepth": func(j *Job) *int { return &j.IODepth }, "numjobs": func(j *Job) *int { return &j.NumJobs },
+	"nrfiles": func(j *Job) *int { return &j.NrFiles }, "loops": func(j *Job) *int { return &j.Loops },
+	"thinktime_blocks": func(j *Job) *int { return &j.ThinkBlocks },
+}
+
+// boolOptions are the options whose value is a switch.
+var boolOptions = map[string]func(j *Job) *bool{
+	"direct": func(j *Job) *bool { return &j.Direct }, "time_based": func(j *Job) *bool { return &j.TimeBased },
+	"stonewall": func(j *Job) *bool { return &j.Stonewall }, "wait_for_previous": func(j *Job) *bool { return &j.Stonewall },
+	"do_verify": func(j *Job) *bool { return &j.DoVerify }, "unlink": func(j *Job) *bool { return &j.Unlink },
+	"overwrite": func(j *Job) *bool { return &j.Overwrite },
+}
+
+// timeOptions are durations in seconds by default (runtime), or in
+// microseconds (thinktime), as fio reads them.
+var timeOptions = map[string]struct {
+	unit time.Duration
+	f    func(j *Job) *time.Duration
+}{
+	"runtime": {time.Second, func(j *Job) *time.Duration { return &j.Runtime }}, "timeout": {time.Second, func(j *Job) *time.Duration { return &j.Runtime }},
+	"ramp_time":  {time.Second, func(j *Job) *time.Duration { return &j.Ramp }},
+	"startdelay": {time.Second, func(j *Job) *time.Duration { return &j.StartDelay }},
+	"thinktime":  {time.Microsecond, func(j *Job) *time.Duration { return &j.Think }}, "thinktime_spin": {time.Microsecond, func(j *Job) *time.Duration { return &j.ThinkSpin }},
+}
+
+// ApplyOption sets one job option, named and written as fio's (in a job
+// file or on the command line). An option iobench does not implement is
+// an error that says so.
+func ApplyOption(j *Job, name, val string) error {
 	var err error
+	if f, ok := sizeOptions[name]; ok {
+		*f(j), err = ParseSize(val)
+		return err
+	}
+	if f, ok := intOptions[name]; ok {
+		*f(j), err = strconv.Atoi(val)
+		return err
+	}
+	if f, ok := boolOptions[name]; ok {
+		*f(j), err = parseBool(val)
+		return err
+	}
+	if t, ok := timeOptions[name]; ok {
+		*t.f(j), err = parseTime(val, t.unit)
+		return err
+	}
 	switch name {
+	case "name":
+		j.Name = val
+	case "description":
+		j.Description = val
 	case "rw", "readwrite":
-		j.RW = RW(val)
-		if !j.RW.valid() {
-			return fmt.Errorf("unknown rw %q", val)
-		}
+		return parseRW(j, val)
 	case "bs", "blocksize":
-		j.BS, err = ParseSize(val)
-	case "size":
-		j.Size, err = ParseSize(val)
-	case "io_size", "io_limit":
-		j.TotalBytes, err = ParseSize(val)
+		j.BS, err = parseBS(val)
 	case "bssplit":
 		if j.BSSplit, err = ParseBSSplit(val); err == nil {
 			j.BS = 0
@@ -126,22 +286,29 @@ func applyOption(j *Job, name, val string) error {
 				j.BS = max(j.BS, p.Size)
 			}
 		}
-	case "iodepth":
-		j.IODepth, err = strconv.Atoi(val)
-	case "numjobs":
-		j.NumJobs, err = strconv.Atoi(val)
-	case "runtime":
-		j.Runtime, err = ParseDuration(val)
-	case "ramp_time":
-		j.Ramp, err = ParseDuration(val)
-	case "direct":
-		j.Direct, err = parseBool(val)
-	case "time_based":
-		j.TimeBased, err = parseBool(val)
+	case "buffered":
+		var b bool
+		b, err = parseBool(val)
+		j.Direct = !b
 	case "filename":
 		j.Filename = val
-	case "rwmixread":
-		j.RWMixRead, err = strconv.Atoi(val)
+	case "directory":
+		j.Directory = val
+	case "rwmixread", "rwmixwrite":
+		var n int
+		if n, err = strconv.Atoi(val); err == nil && (n < 0 || n > 100) {
+			return fmt.Errorf("%d is not a percentage", n)
+		}
+		j.RWMixRead = n
+		if name == "rwmixwrite" {
+			j.RWMixRead = 100 - n
+		}
+	case "rate", "rate_iops":
+		target := &j.Rate
+		if name == "rate_iops" {
+			target = &j.RateIOPS
+		}
+		*target, err = parseRate(val)
 	case "fsync", "fdatasync":
 		full := name == "fsync"
 		n, perr := strconv.Atoi(val)
@@ -158,6 +325,7 @@ func applyOption(j *Job, name, val string) error {
 		if !localEngines[val] {
 			return fmt.Errorf("ioengine %q is not one iobench compares with (the local-file engines: %s); --compare chooses the engines", val, strings.Join(slices.Sorted(maps.Keys(localEngines)), ", "))
 		}
+		j.IOEngine = val
 	case "fixedbufs", "registerfiles", "sqthread_poll", "hipri":
 		on, berr := parseBool(val)
 		if berr != nil {
@@ -169,13 +337,7 @@ func applyOption(j *Job, name, val string) error {
 	case "random_distribution":
 		j.ZipfTheta, err = parseDistribution(val)
 	case "verify":
-		j.Verify = val
-		if val != "xxhash" && val != "0" && val != "" {
-			return fmt.Errorf("only verify=xxhash is supported")
-		}
-		if val == "0" {
-			j.Verify = ""
-		}
+		return parseVerify(j, val)
 	default:
 		if ignoredOptions[name] {
 			return nil
@@ -183,6 +345,98 @@ func applyOption(j *Job, name, val string) error {
 		return errUnsupported
 	}
 	return err
+}
+
+// parseRW reads rw=: a pattern, with fio's ":N" offset modifier.
+func parseRW(j *Job, val string) error {
+	pat, mod, hasMod := strings.Cut(val, ":")
+	switch pat {
+	case "readwrite":
+		pat = "rw"
+	case "trim", "randtrim", "trimwrite", "randtrimwrite":
+		return fmt.Errorf("rw=%s: iobench does not trim", pat)
+	}
+	j.RW, j.SeqMod = RW(pat), 0
+	if !j.RW.valid() {
+		return fmt.Errorf("unknown rw %q (read, write, rw, readwrite, randread, randwrite, randrw)", val)
+	}
+	if !hasMod {
+		return nil
+	}
+	var err error
+	if j.RW.random() { // a count of I/Os before a new random offset
+		j.SeqMod, err = strconv.ParseInt(mod, 10, 64)
+	} else { // a hole after every I/O
+		j.SeqMod, err = ParseSize(mod)
+	}
+	if err != nil || j.SeqMod < 0 {
+		return fmt.Errorf("rw=%s: %q is not an offset modifier", val, mod)
+	}
+	return nil
+}
+
+// parseBS reads bs=: one size, or fio's "read,write" pair when both are
+// the same (a pair of different sizes is refused by name).
+func parseBS(val string) (int64, error) {
+	r, w, pair := strings.Cut(val, ",")
+	n, err := ParseSize(r)
+	if err != nil || !pair || w == "" {
+		return n, err
+	}
+	if m, err := ParseSize(w); err != nil || m != n {
+		return 0, fmt.Errorf("bs=%s: a different block size for writes is not supported", val)
+	}
+	return n, nil
+}
+
+// parseRate reads rate= and rate_iops=: "R", "R,W", ",W" or "R,".
+func parseRate(val string) ([2]int64, error) {
+	var out [2]int64
+	parts := strings.Split(val, ",")
+	if len(parts) > 2 {
+		return out, fmt.Errorf("a third (trim) rate is not supported")
+	}
+	for i, p := range parts {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		v, err := ParseSize(p)
+		if err != nil {
+			return out, err
+		}
+		out[i] = v
+	}
+	if len(parts) == 1 {
+		out[1] = out[0]
+	}
+	return out, nil
+}
+
+// parseVerify reads verify=: the checksums iobench has (crc32c-intel is
+// fio's other name for crc32c), or 0 for none.
+func parseVerify(j *Job, val string) error {
+	switch val {
+	case "0", "", "null":
+		j.Verify = ""
+	case "crc32c-intel":
+		j.Verify = "crc32c"
+	default:
+		if verifyHashes[val] == nil {
+			return fmt.Errorf("verify=%s: iobench checks xxhash and crc32c (crc32c-intel)", val)
+		}
+		j.Verify = val
+	}
+	return nil
+}
+
+// parseTime reads a duration as fio does: a bare number is in unit
+// (seconds for runtime, microseconds for thinktime), or with a suffix
+// (us, ms, s, m, h).
+func parseTime(v string, unit time.Duration) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.Duration(n * float64(unit)), nil
+	}
+	return ParseDuration(v)
 }
 
 func parseBool(v string) (bool, error) {

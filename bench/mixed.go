@@ -24,8 +24,10 @@ type MixedJob struct {
 	Dir         string
 	Depth       int
 	Submissions int
+	Runtime     time.Duration // 0: until Submissions; else whichever comes first
 	SyncEvery   int
 	ReadSize    int64 // size of the file read from (written once)
+	window      *window
 	PreallocSz  int64 // size of the fallocate'd file
 	Seed        uint64
 }
@@ -40,10 +42,12 @@ type mixedFiles struct{ appendPath, preallocPath, readPath string }
 
 func (m MixedJob) prepare() (mixedFiles, error) {
 	fs := mixedFiles{filepath.Join(m.Dir, "mixed-append"), filepath.Join(m.Dir, "mixed-prealloc"), filepath.Join(m.Dir, "mixed-read")}
-	if err := Prepare(Job{RW: RandRead, Filename: fs.readPath, Size: m.ReadSize, Direct: true}); err != nil {
-		return fs, err
+	if size, ok := existingSize(fs.readPath); !ok || size < m.ReadSize || !allocated(fs.readPath, m.ReadSize) {
+		if err := layOut(fs.readPath, m.ReadSize, &usage{}); err != nil {
+			return fs, err
+		}
 	}
-	if err := Prepare(Job{RW: Append, Filename: fs.appendPath}); err != nil {
+	if err := os.WriteFile(fs.appendPath, nil, 0o644); err != nil {
 		return fs, err
 	}
 	os.Remove(fs.preallocPath)
@@ -111,10 +115,24 @@ func RunMixed(m MixedJob, engine string) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("the mixed job runs on aio or ring, not %q", engine)
 	}
+	// A window for the status line: submissions stand for bytes.
+	w := newWindow(engine, Job{Runtime: m.Runtime}, time.Now(), int64(m.Submissions))
+	w.begin()
+	m.window = w
 	meter := startStallMeter()
 	r, err := run(m, files)
 	r.Stalls = meter.stop()
+	close(w.ended)
+	w.end()
 	return r, err
+}
+
+// RemoveMixedFiles removes the mixed job's files from dir (they are the
+// job's scratch: 1.3 GiB of them).
+func RemoveMixedFiles(dir string) {
+	for _, name := range []string{"mixed-append", "mixed-prealloc", "mixed-read"} {
+		os.Remove(filepath.Join(dir, name))
+	}
 }
 
 func mixedResult(engine string, q *queueStats, start time.Time, cpu0 unix.Rusage) Result {
@@ -135,13 +153,59 @@ func mixedResult(engine string, q *queueStats, start time.Time, cpu0 unix.Rusage
 	return r
 }
 
+// mixedSource is the mixed job's choice of I/Os, with every submit call
+// timed, until Submissions of them. Owner: the queue's goroutine.
+type mixedSource struct {
+	gen         *mixedGen
+	q           *queueStats
+	w           *window
+	submissions int
+	limit       int
+}
+
+func (m *mixedSource) next(s *slot, now *time.Time, idle bool) nextState {
+	if m.submissions >= m.limit || !now.Before(m.w.deadline) || interrupted.Load() {
+		return nextStop
+	}
+	op := m.gen.next()
+	*s = slot{kind: opRead, file: op.file, off: op.off, mem: s.mem, buf: s.mem[:op.size]}
+	switch {
+	case op.sync:
+		s.kind, s.buf = opDatasync, nil
+	case op.write:
+		s.kind = opWrite
+	}
+	return nextIssue
+}
+
+func (m *mixedSource) submitted(t0 time.Time, d time.Duration) {
+	m.q.slat.record(d)
+	m.submissions++
+	m.w.issued.Add(1)
+}
+
+func (m *mixedSource) unsent(s *slot) {}
+
+func (m *mixedSource) done(s *slot, c completion, at time.Time) {
+	if c.err != nil {
+		m.q.fail(c.err)
+	} else if !s.kind.isSync() {
+		m.q.done(s.kind == opWrite, at.Sub(s.start), int64(c.res))
+		m.w.live.Add(1)
+	}
+}
+
+func (m MixedJob) source(q *queueStats) *mixedSource {
+	return &mixedSource{gen: &mixedGen{job: m, rng: rand.New(rand.NewPCG(m.Seed, 1))}, q: q, w: m.window, limit: m.Submissions}
+}
+
 func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
 	rt, err := aio.New(aio.Config{QueueDepth: nextPow2(m.Depth * 2), Shards: mixedShards, Workers: mixedWorkers})
 	if err != nil {
 		return Result{}, err
 	}
 	defer rt.Close()
-	var fs [3]*aio.File
+	fs := make([]*aio.File, 3)
 	for i, p := range []string{files.appendPath, files.preallocPath, files.readPath} {
 		if fs[i], err = rt.Open(p, os.O_RDWR, 0); err != nil {
 			return Result{}, err
@@ -152,71 +216,14 @@ func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
 		return Result{}, err
 	}
 	defer ctx.Close()
-	gen := &mixedGen{job: m, rng: rand.New(rand.NewPCG(m.Seed, 1))}
 	q := newQueueStats()
-	cbs := make([]aio.IOCB, m.Depth)
-	starts := make([]time.Time, m.Depth)
-	free := make([]int, 0, m.Depth)
-	for i := range m.Depth {
-		cbs[i].Buf = aio.AlignedBuffer(4096)
-		free = append(free, i)
-	}
-	bufs := make([][]byte, m.Depth)
-	for i := range bufs {
-		bufs[i] = cbs[i].Buf
-	}
-	batch := make([]*aio.IOCB, 0, m.Depth)
-	events := make([]aio.Event, m.Depth)
+	d := &aioDriver{ctx: ctx, files: fs, cbs: make([]aio.IOCB, m.Depth),
+		batch: make([]*aio.IOCB, 0, m.Depth), events: make([]aio.Event, m.Depth)}
 	var cpu0 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &cpu0)
 	start := time.Now()
-	submissions := 0
-	for submissions < m.Submissions || len(free) < m.Depth {
-		batch = batch[:0]
-		now := time.Now()
-		for submissions < m.Submissions && len(free) > 0 {
-			idx := free[len(free)-1]
-			free = free[:len(free)-1]
-			op := gen.next()
-			cb := &cbs[idx]
-			*cb = aio.IOCB{Op: aio.OpRead, File: fs[op.file], Buf: bufs[idx][:op.size], Offset: op.off, UserData: uint64(idx)}
-			switch {
-			case op.sync:
-				cb.Op, cb.Buf, cb.Flags = aio.OpFdatasync, nil, aio.FlagBarrier
-			case op.write:
-				cb.Op = aio.OpWrite
-			}
-			starts[idx] = now
-			batch = append(batch, cb)
-		}
-		if len(batch) > 0 {
-			t0 := time.Now()
-			n, err := ctx.Submit(batch...)
-			q.slat.record(time.Since(t0))
-			submissions++
-			if err != nil && !errors.Is(err, aio.ErrWouldBlock) {
-				return Result{}, err
-			}
-			for _, cb := range batch[n:] {
-				free = append(free, int(cb.UserData))
-			}
-		}
-		n, err := ctx.GetEvents(1, events, time.Second)
-		if err != nil {
-			return Result{}, err
-		}
-		done := time.Now()
-		for _, ev := range events[:n] {
-			idx := int(ev.IOCB.UserData)
-			if ev.Err != nil {
-				q.fail(ev.Err)
-			} else {
-				q.lat.record(done.Sub(starts[idx]))
-				q.ops++
-				q.bytes += int64(ev.N)
-			}
-			free = append(free, idx)
-		}
+	if err := runQueue(d, m.source(q), newSlots(m.Depth, 4096, 0)); err != nil {
+		return Result{}, err
 	}
 	res := mixedResult("aio", q, start, cpu0)
 	st := rt.Stats()
@@ -228,82 +235,26 @@ func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
 func runMixedRing(m MixedJob, files mixedFiles) (Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var fds [3]int32
-	for i, p := range []string{files.appendPath, files.preallocPath, files.readPath} {
+	var fds []int
+	for _, p := range []string{files.appendPath, files.preallocPath, files.readPath} {
 		fd, err := unix.Open(p, unix.O_RDWR|unix.O_DIRECT|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return Result{}, fmt.Errorf("open %s: %w", p, err)
 		}
 		defer unix.Close(fd)
-		fds[i] = int32(fd)
+		fds = append(fds, fd)
 	}
 	r, err := ring.New(ring.Config{Entries: uint32(nextPow2(m.Depth)), SingleIssuer: true, DeferTaskrun: true})
 	if err != nil {
 		return Result{}, err
 	}
 	defer r.Close()
-	gen := &mixedGen{job: m, rng: rand.New(rand.NewPCG(m.Seed, 1))}
 	q := newQueueStats()
-	bufs := make([][]byte, m.Depth)
-	starts := make([]time.Time, m.Depth)
-	free := make([]int, 0, m.Depth)
-	for i := range m.Depth {
-		bufs[i] = aio.AlignedBuffer(4096)
-		free = append(free, i)
-	}
-	cqes := make([]ring.CQE, m.Depth)
 	var cpu0 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &cpu0)
 	start := time.Now()
-	submissions, inflight := 0, 0
-	for submissions < m.Submissions || inflight > 0 {
-		now := time.Now()
-		for submissions < m.Submissions && len(free) > 0 {
-			idx := free[len(free)-1]
-			free = free[:len(free)-1]
-			op := gen.next()
-			s := r.NextSQE()
-			switch {
-			case op.sync:
-				s.PrepFsync(fds[op.file], ring.FsyncDatasync)
-				s.Flags |= ring.SQEIODrain // after every earlier write: the bare ring's only barrier
-			case op.write:
-				s.PrepWrite(fds[op.file], bufs[idx][:op.size], uint64(op.off), 0)
-			default:
-				s.PrepRead(fds[op.file], bufs[idx][:op.size], uint64(op.off), 0)
-			}
-			s.UserData = uint64(idx)
-			starts[idx] = now
-			inflight++
-		}
-		if r.SQPending() > 0 {
-			t0 := time.Now()
-			_, err := r.Submit()
-			q.slat.record(time.Since(t0))
-			submissions++
-			if err != nil && err != unix.EBUSY && err != unix.EAGAIN {
-				return Result{}, err
-			}
-		}
-		if !r.CompletionsPending() {
-			if _, err := r.SubmitAndWait(1); err != nil && err != unix.EBUSY && err != unix.EAGAIN {
-				return Result{}, err
-			}
-		}
-		n := r.Reap(cqes)
-		done := time.Now()
-		for _, c := range cqes[:n] {
-			idx := int(c.UserData)
-			if c.Res < 0 {
-				q.fail(unix.Errno(-c.Res))
-			} else {
-				q.lat.record(done.Sub(starts[idx]))
-				q.ops++
-				q.bytes += int64(c.Res)
-			}
-			free = append(free, idx)
-			inflight--
-		}
+	if err := runQueue(newRingDriver(r, fds, m.Depth), m.source(q), newSlots(m.Depth, 4096, 0)); err != nil {
+		return Result{}, err
 	}
 	return mixedResult("ring", q, start, cpu0), nil
 }

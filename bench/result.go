@@ -39,11 +39,19 @@ type Result struct {
 	Errors      int64       `json:"errors"`
 	VerifyErrs  int64       `json:"verify_errors"`
 	VerifyFirst string      `json:"verify_first,omitempty"` // the first failure, naming its offset
-	Stats       *aio.Stats  `json:"aio_stats,omitempty"`
+	// VerifiedReads are the reads checked, in the run and in the verify
+	// phase after the writes (do_verify).
+	VerifiedReads int64      `json:"verified_reads,omitempty"`
+	Stats         *aio.Stats `json:"aio_stats,omitempty"`
 	// Stalls is what the stall meter saw while the engine ran: the
 	// machine stopping, not the engine (stalls.go).
 	Stalls Stalls `json:"machine_stalls"`
-	Note   string `json:"note,omitempty"`
+	// Series is the IOPS of every SeriesStep over the run (--plot).
+	Series     []float64     `json:"iops_series,omitempty"`
+	SeriesStep time.Duration `json:"iops_series_step_ns,omitempty"`
+	// began and ended are the measured time's ends, wall clock.
+	began, ended time.Time
+	Note         string `json:"note,omitempty"`
 }
 
 // DirResult is one direction's I/Os of a run.

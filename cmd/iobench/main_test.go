@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,7 +171,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--iodepth=0"}, nil, "iodepth 0"},
 		{[]string{"--compare=aio,spdk"}, nil, `unknown engine "spdk"`},
 		{[]string{"--rw=sideways"}, nil, "unknown rw"},
-		{[]string{"--direct=2"}, nil, "must be 0 or 1"},
+		{[]string{"--direct=2"}, nil, "not a boolean (0 or 1)"},
 		{[]string{"--output-format=xml"}, nil, "normal, json, json+ or markdown"},
 		{[]string{"--no-such-flag"}, nil, "not defined"},
 		{[]string{"missing.fio"}, nil, "no such file"},
@@ -225,7 +224,7 @@ func TestMeaningsAsFio(t *testing.T) {
 		t.Errorf("a missing device: %v, want refused naming it", err)
 	}
 	jf := filepath.Join(t.TempDir(), "job.fio")
-	if err := os.WriteFile(jf, []byte("[j]\nrw=randread\nnumjobs=4\t; four of them\niodepth=8\n"), 0o600); err != nil {
+	if err := os.WriteFile(jf, []byte("[j]\nrw=randread\nsize=16m\nnumjobs=4\t; four of them\niodepth=8\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	o, err := parseArgs([]string{jf, "--iodepth=2", "--compare=psync"}, &stderr)
@@ -244,18 +243,19 @@ func TestMeaningsAsFio(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer o2.cleanup()
-	if j := o2.jobs[0]; j.TimeBased || j.TotalBytes != 128<<20 {
-		t.Errorf("--time_based=false --size=64m --numjobs=2: time-based %v, io %d; want one pass, 128 MiB", j.TimeBased, j.TotalBytes)
+	if j := o2.jobs[0]; j.TimeBased || j.CloneBytes() != 64<<20 {
+		t.Errorf("--time_based=false --size=64m --numjobs=2: time-based %v, io %d per clone; want one pass, 64 MiB each", j.TimeBased, j.CloneBytes())
 	}
 }
 
-// TestSignalRemovesTheTempFile: SIGTERM during a run prints a word, exits
-// 128+15 and leaves no file behind (it printed nothing and left the 1 GiB
-// file in the temp directory).
-func TestSignalRemovesTheTempFile(t *testing.T) {
+// TestSignalPrintsResultsAndRemovesTheTempFile: SIGTERM during a run
+// ends it early: the results so far are printed, iobench exits 128+15 and
+// leaves no file behind (it printed nothing and left the 1 GiB file in the
+// temp directory; later it printed a word and no results).
+func TestSignalPrintsResultsAndRemovesTheTempFile(t *testing.T) {
 	bin := iobench(t)
 	tmp := t.TempDir()
-	cmd := exec.Command(bin, "--compare=psync", "--size=64m", "--runtime=60s")
+	cmd := exec.Command(bin, "--compare=psync,aio", "--size=64m", "--runtime=60s")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var e bytes.Buffer
 	cmd.Stderr = &e
@@ -267,16 +267,18 @@ func TestSignalRemovesTheTempFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := make(chan struct{})
+	var stdout bytes.Buffer
+	copied := make(chan struct{})
 	go func() { // the job line comes before the run
+		defer close(copied)
 		buf := make([]byte, 4096)
-		var seen []byte
+		told := false
 		for {
 			n, err := out.Read(buf)
-			seen = append(seen, buf[:n]...)
-			if bytes.Contains(seen, []byte("file=")) {
+			stdout.Write(buf[:n])
+			if !told && bytes.Contains(stdout.Bytes(), []byte("files=")) {
 				close(started)
-				io.Copy(io.Discard, out)
-				return
+				told = true
 			}
 			if err != nil {
 				return
@@ -289,15 +291,19 @@ func TestSignalRemovesTheTempFile(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("no job line in 30 s")
 	}
-	time.Sleep(500 * time.Millisecond) // into the run
+	time.Sleep(1500 * time.Millisecond) // into the first run (after the layout)
 	cmd.Process.Signal(syscall.SIGTERM)
 	err = cmd.Wait()
+	<-copied
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 128+15 {
 		t.Fatalf("after SIGTERM: %v, want exit code 143\nstderr %s", err, e.String())
 	}
-	if !strings.Contains(e.String(), "stopped") {
+	if !strings.Contains(e.String(), "stopping") {
 		t.Errorf("stderr after SIGTERM: %q, want a word", e.String())
+	}
+	if !regexpLine(stdout.String(), "psync") || !strings.Contains(stdout.String(), "interrupted") {
+		t.Errorf("no results (psync's row, marked interrupted) after SIGTERM:\n%s", stdout.String())
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
 		t.Errorf("left behind after SIGTERM: %v", left)
@@ -333,5 +339,79 @@ func TestJSONPlusReadByFioTools(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(dir, "lat_job0.csv"))
 	if err != nil || !strings.Contains(string(data), "read_lat_ns_count") || strings.Count(string(data), "\n") < 3 {
 		t.Fatalf("the CSV fio's tool made: %v\n%.500s", err, data)
+	}
+}
+
+// TestParseOnlyOutputAndPlot: --parse-only prints the jobs as iobench
+// reads them, by group, and makes no file; --output writes the results to
+// a file; --plot draws them.
+func TestParseOnlyOutputAndPlot(t *testing.T) {
+	bin := iobench(t)
+	dir := t.TempDir()
+	jf := filepath.Join(dir, "two.fio")
+	if err := os.WriteFile(jf, []byte("[global]\nsize=4m\ndirectory="+dir+"\n[w]\nrw=write\n[r]\nstonewall\nrw=read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLI(t, bin, nil, "--parse-only", jf)
+	if code != 0 || !strings.Contains(out, "group 0") || !strings.Contains(out, "group 1") || !strings.Contains(out, "job r: rw=read") {
+		t.Fatalf("--parse-only: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.0.0")); len(files) != 0 {
+		t.Fatalf("--parse-only made files: %v", files)
+	}
+	res, plot := filepath.Join(dir, "out.json"), filepath.Join(dir, "p.svg")
+	out, errOut, code = runCLI(t, bin, nil, "--output-format=json", "--output="+res, "--plot="+plot, "--compare=psync", jf)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if strings.Contains(out, "jobs") {
+		t.Errorf("--output: the results went to stdout too:\n%s", out)
+	}
+	data, err := os.ReadFile(res)
+	var doc struct {
+		Jobs []struct {
+			JobName string `json:"jobname"`
+			Read    struct {
+				TotalIOs int64 `json:"total_ios"`
+			} `json:"read"`
+			Write struct {
+				TotalIOs int64 `json:"total_ios"`
+			} `json:"write"`
+		} `json:"jobs"`
+	}
+	if err != nil || json.Unmarshal(data, &doc) != nil || len(doc.Jobs) != 2 {
+		t.Fatalf("--output file: %v\n%s", err, data)
+	}
+	if w, r := doc.Jobs[0], doc.Jobs[1]; w.JobName != "w" || w.Write.TotalIOs != 1024 || r.Read.TotalIOs != 1024 {
+		t.Errorf("one pass over 4 MiB in 4 KiB: %+v", doc.Jobs)
+	}
+	if svg, err := os.ReadFile(plot); err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Errorf("--plot: %v", err)
+	}
+	if !strings.Contains(errOut, "left the 2 files") {
+		t.Errorf("no word of the files left in %s: %q", dir, errOut)
+	}
+}
+
+// TestMixedHonoursRuntime: --rw=mixed ends at --runtime (it ran its
+// 200,000 submissions whatever the runtime) and removes its files (it
+// left 1.9 GB beside --filename).
+func TestMixedHonoursRuntime(t *testing.T) {
+	if ring.Available() != nil {
+		t.Skip("the mixed job's engines here need io_uring (aio falls back, ring cannot run)")
+	}
+	bin := iobench(t)
+	dir := t.TempDir()
+	t0 := time.Now()
+	out, errOut, code := runCLI(t, bin, nil, "--rw=mixed", "--runtime=1s", "--submissions=100000000", "--size=64m",
+		"--compare=aio", "--filename="+filepath.Join(dir, "x"))
+	if code != 0 || !regexpLine(out, "aio") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if took := time.Since(t0); took > 20*time.Second {
+		t.Errorf("--runtime=1s with 100M submissions took %v", took)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("left beside --filename: %v", left)
 	}
 }

@@ -1,0 +1,255 @@
+package bench
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// lossyDriver drops every nth write: it sends a read of the block in its
+// place and reports the write done. Fault injection on the real engines.
+type lossyDriver struct {
+	driver
+	n, writes int
+	shadow    []slot
+	scratch   [][]byte
+	dropped   *atomic.Int64
+}
+
+func (d *lossyDriver) queue(idx int, s *slot) {
+	if s.kind == opWrite {
+		if d.writes++; d.writes%d.n == 0 {
+			sh := &d.shadow[idx]
+			*sh = *s
+			sh.kind, sh.buf = opRead, d.scratch[idx][:len(s.buf)]
+			d.dropped.Add(1)
+			d.driver.queue(idx, sh)
+			return
+		}
+	}
+	d.driver.queue(idx, s)
+}
+
+func withLossyWrites(t *testing.T, every int) *atomic.Int64 {
+	dropped := new(atomic.Int64)
+	faultDriver = func(d driver, depth int) driver {
+		l := &lossyDriver{driver: d, n: every, shadow: make([]slot, depth), dropped: dropped}
+		for range depth {
+			l.scratch = append(l.scratch, make([]byte, 1<<20))
+		}
+		return l
+	}
+	t.Cleanup(func() { faultDriver = nil })
+	return dropped
+}
+
+// TestVerifyCatchesLostWrites: a random-write job with verify reads back
+// what it wrote, and a write the device never did (dropped by the fault
+// driver, reported done) fails by name. iobench's verify used to check
+// only the blocks a job read: a randwrite job verified nothing.
+func TestVerifyCatchesLostWrites(t *testing.T) {
+	for _, e := range []Engine{PsyncEngine{}, AIOEngine{}} {
+		job := smallJob(t, RandWrite)
+		job.Size, job.TimeBased, job.Runtime, job.Verify = 2<<20, false, 0, "crc32c"
+		r, err := runOn(job, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r[0].VerifyErrs != 0 || r[0].VerifiedReads == 0 {
+			t.Fatalf("%s: a clean run: %d verify errors (%s), %d reads checked", e.Name(), r[0].VerifyErrs, r[0].VerifyFirst, r[0].VerifiedReads)
+		}
+		dropped := withLossyWrites(t, 50)
+		job.Filename = filepath.Join(t.TempDir(), "lossy")
+		r, err = runOn(job, e)
+		faultDriver = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A dropped write that a later write of the block covers is no
+		// loss: at most one error per dropped write.
+		if n := dropped.Load(); n == 0 || r[0].VerifyErrs == 0 || r[0].VerifyErrs > n || !strings.Contains(r[0].VerifyFirst, "a write was lost") {
+			t.Errorf("%s: %d writes dropped, %d verify errors, first %q; want up to one each, the loss named", e.Name(), n, r[0].VerifyErrs, r[0].VerifyFirst)
+		}
+	}
+}
+
+// TestVerifyWithFioBeforeAndAfter: with verify, each engine starts from a
+// file laid out for it. fio's writes left in the file made aio report
+// 12,849 corrupt blocks that were not corrupt, and in the other order fio
+// ran without verify.
+func TestVerifyWithFioBeforeAndAfter(t *testing.T) {
+	fioUsable(t)
+	job := smallJob(t, RandRW)
+	job.Verify, job.Runtime = "xxhash", 500*time.Millisecond
+	for _, order := range [][]Engine{{FioEngine{}, AIOEngine{}}, {AIOEngine{}, FioEngine{}}} {
+		rs, err := runOn(job, order...)
+		if err != nil {
+			t.Fatalf("%s then %s: %v", order[0].Name(), order[1].Name(), err)
+		}
+		for _, r := range rs {
+			if r.VerifyErrs != 0 || r.Ops == 0 {
+				t.Errorf("%s (of %s, %s): %d ops, %d verify errors, first %s", r.Engine, order[0].Name(), order[1].Name(), r.Ops, r.VerifyErrs, r.VerifyFirst)
+			}
+		}
+	}
+	args := strings.Join(FioEngine{}.FioArgs(job), " ")
+	if !strings.Contains(args, "--verify=xxhash") {
+		t.Errorf("fio runs without verify: %s", args)
+	}
+}
+
+// TestGroupsRunAtOnce: jobs between stonewalls run at the same time, as
+// fio runs them; a stonewall waits for the jobs before it. iobench ran
+// every job after the one before, with or without stonewall.
+func TestGroupsRunAtOnce(t *testing.T) {
+	jobs, err := ParseJobFile(strings.NewReader("[global]\nsize=4m\nruntime=400ms\ntime_based\n[a]\nrw=randread\n[b]\nrw=randread\n[c]\nstonewall\nrw=randread\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := range jobs {
+		jobs[i].Directory = dir
+	}
+	if g := Groups(jobs); len(g) != 2 || len(g[0]) != 2 || len(g[1]) != 1 {
+		t.Fatalf("groups %v, want [[0 1] [2]]", g)
+	}
+	rs, err := (&Runner{Engines: []Engine{PsyncEngine{}}}).Run(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if len(r) != 1 || r[0].Ops == 0 {
+			t.Fatalf("job %d: %+v", i, r)
+		}
+	}
+	a, b, c := rs[0][0], rs[1][0], rs[2][0]
+	if !a.began.Before(b.ended) || !b.began.Before(a.ended) {
+		t.Errorf("a ran %v..%v and b %v..%v: not at once", a.began, a.ended, b.began, b.ended)
+	}
+	if c.began.Before(a.ended) || c.began.Before(b.ended) {
+		t.Errorf("c began at %v, before a or b ended (%v, %v): the stonewall did not hold", c.began, a.ended, b.ended)
+	}
+}
+
+// TestFilesAsFio: without a filename each clone has nrfiles files of its
+// own, named as fio names them; a ':' list is shared; offset keeps the
+// I/O out of the bytes before it.
+func TestFilesAsFio(t *testing.T) {
+	dir := t.TempDir()
+	j := DefaultJob()
+	j.Name, j.Directory, j.NumJobs, j.NrFiles, j.Size = "w", dir, 2, 3, 3<<20
+	files := j.Files(1)
+	if len(files) != 3 || files[2].Path != filepath.Join(dir, "w.1.2") || files[0].Size != 1<<20 {
+		t.Fatalf("clone 1's files: %+v", files)
+	}
+	j.Filename, j.FileSize = `a:b\:c`, 4096
+	if f := j.Files(0); len(f) != 2 || f[1].Path != filepath.Join(dir, "b:c") || f[1].Size != 4096 {
+		t.Fatalf("a filename list: %+v", f)
+	}
+
+	// offset: a write job leaves the first MiB alone.
+	job := smallJob(t, Write)
+	job.Offset, job.Size, job.TimeBased, job.Runtime = 1<<20, 1<<20, false, 0
+	job.Overwrite = true
+	if err := layOut(job.Filename, 2<<20, &usage{}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(job.Filename)
+	r, err := runOn(job, goEngines(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(job.Filename)
+	if string(before[:1<<20]) != string(after[:1<<20]) || string(before[1<<20:]) == string(after[1<<20:]) {
+		t.Errorf("offset=1m: the first MiB changed, or the second did not")
+	}
+	for _, x := range r {
+		if x.Bytes != 1<<20 {
+			t.Errorf("%s: one pass over a 1 MiB region wrote %d bytes", x.Engine, x.Bytes)
+		}
+	}
+}
+
+// TestPacing: rate_iops caps a clone's IOPS, thinktime stalls it, loops
+// repeat the pass.
+func TestPacing(t *testing.T) {
+	job := smallJob(t, RandRead)
+	job.RateIOPS = [2]int64{400, 400}
+	job.Runtime = time.Second
+	r, err := runOn(job, PsyncEngine{}, AIOEngine{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range r {
+		if x.IOPS > 440 || x.IOPS < 300 {
+			t.Errorf("%s: rate_iops=400 ran at %.0f IOPS", x.Engine, x.IOPS)
+		}
+	}
+	job = smallJob(t, RandRead)
+	job.Think, job.ThinkBlocks, job.IODepth = 2*time.Millisecond, 1, 1
+	job.Runtime = 500 * time.Millisecond
+	r, err = runOn(job, PsyncEngine{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0].IOPS > 500 { // at most one I/O per 2 ms
+		t.Errorf("thinktime=2ms: %.0f IOPS", r[0].IOPS)
+	}
+	job = smallJob(t, Read)
+	job.Size, job.Loops, job.TimeBased, job.Runtime = 1<<20, 3, false, 0
+	r, err = runOn(job, PsyncEngine{}, AIOEngine{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range r {
+		if x.Bytes != 3<<20 {
+			t.Errorf("%s: loops=3 over 1 MiB read %d bytes", x.Engine, x.Bytes)
+		}
+	}
+}
+
+// TestReadJobsOpenReadOnly: a job that only reads opens its file
+// read-only, so an immutable file (or one the user may only read) can be
+// benchmarked; every engine opened it O_RDWR.
+func TestReadJobsOpenReadOnly(t *testing.T) {
+	job := smallJob(t, RandRead)
+	job.Size = 1 << 20
+	if err := layOut(job.Filename, job.Size, &usage{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chattr", "+i", job.Filename).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i refused (%v: %s): the filesystem has no immutable files", err, out)
+	}
+	defer exec.Command("chattr", "-i", job.Filename).Run()
+	rs, err := runOn(job, goEngines(t)...)
+	if err != nil {
+		t.Fatalf("a read job on an immutable file: %v", err)
+	}
+	for _, r := range rs {
+		if r.Ops == 0 || r.Errors != 0 {
+			t.Errorf("%s: %d ops, %d errors", r.Engine, r.Ops, r.Errors)
+		}
+	}
+}
+
+// TestExistingFileNotice: a job that writes a file it did not make says
+// so before it overwrites it; a file it extends, likewise.
+func TestExistingFileNotice(t *testing.T) {
+	job := smallJob(t, RandWrite)
+	job.Size, job.Runtime = 1<<20, 100*time.Millisecond
+	if err := os.WriteFile(job.Filename, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	r := &Runner{Engines: []Engine{PsyncEngine{}}, Notice: func(m string) { notes = append(notes, m) }}
+	if _, err := r.Run([]Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], job.Filename) || !strings.Contains(notes[0], "extends it") {
+		t.Errorf("notices %q, want one saying %s is extended", notes, job.Filename)
+	}
+}
