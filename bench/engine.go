@@ -144,12 +144,18 @@ func (w *window) waitStart() {
 	}
 }
 
-// begin samples CPU time at the end of the ramp and at the deadline, on a
-// goroutine of its own.
+// begin samples CPU time at the end of the ramp and at the deadline (or
+// when the queues end). Without a ramp or a start delay the first sample
+// is taken here, before the queues can run: on a goroutine of its own it
+// waited behind a hundred busy psync queues and missed most of the run.
 func (w *window) begin() {
 	liveMu.Lock()
 	liveWindows = append(liveWindows, w)
 	liveMu.Unlock()
+	early := !time.Now().Before(w.from)
+	if early {
+		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuFrom)
+	}
 	go func() {
 		wait := func(t time.Time) {
 			select {
@@ -158,8 +164,10 @@ func (w *window) begin() {
 			case <-interruptCh:
 			}
 		}
-		wait(w.from)
-		unix.Getrusage(unix.RUSAGE_SELF, &w.cpuFrom)
+		if !early {
+			wait(w.from)
+			unix.Getrusage(unix.RUSAGE_SELF, &w.cpuFrom)
+		}
 		if SeriesStep > 0 {
 			w.sample()
 		}

@@ -98,6 +98,12 @@ func (e FioEngine) jobArgs(job Job) []string {
 	if job.ZipfTheta > 0 {
 		args = append(args, "--random_distribution=zipf:"+strconv.FormatFloat(job.ZipfTheta, 'f', -1, 64))
 	}
+	if job.Zones != nil {
+		args = append(args, "--random_distribution="+ZonesString(job.Zones))
+	}
+	if job.BlockAlign > 0 {
+		args = append(args, "--blockalign="+itoa(job.BlockAlign))
+	}
 	if job.FsyncN > 0 && job.SyncFull {
 		args = append(args, "--fsync="+strconv.Itoa(job.FsyncN))
 	} else if job.FsyncN > 0 {
@@ -109,6 +115,12 @@ func (e FioEngine) jobArgs(job Job) []string {
 	}
 	if job.TotalBytes > 0 { // fio's io_size is each clone's, as TotalBytes
 		args = append(args, "--io_size="+itoa(max(job.TotalBytes, job.BS)))
+	}
+	if job.NumberIOs > 0 {
+		args = append(args, "--number_ios="+itoa(job.NumberIOs))
+	}
+	if job.NoFallocate && job.RW != Append {
+		args = append(args, "--fallocate=none")
 	}
 	if job.Loops > 1 {
 		args = append(args, "--loops="+strconv.Itoa(job.Loops))

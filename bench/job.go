@@ -53,8 +53,15 @@ type Job struct {
 	Direct    bool          // O_DIRECT
 	RWMixRead int           // randrw: percent of reads
 	ZipfTheta float64       // 0: uniform; > 0: zipf:theta random offsets
-	FsyncN    int           // a sync after every FsyncN writes (0: none): an fdatasync, or with SyncFull an fsync
-	SyncFull  bool          // FsyncN's syncs are fsyncs (fio's fsync=N), not fdatasyncs (fdatasync=N)
+	// Zones skew random offsets as fio's random_distribution=zoned: each
+	// zone takes Pct of the I/Os, uniformly over its Span percent of the
+	// region, the zones one after another from the region's start.
+	Zones []Zone
+	// BlockAlign: random offsets are multiples of it (fio's blockalign);
+	// 0: of the smallest block size.
+	BlockAlign int64
+	FsyncN     int  // a sync after every FsyncN writes (0: none): an fdatasync, or with SyncFull an fsync
+	SyncFull   bool // FsyncN's syncs are fsyncs (fio's fsync=N), not fdatasyncs (fdatasync=N)
 	// IOEngine is the job file's ioengine (fio's name), which chooses the
 	// engines to compare when the command line does not.
 	IOEngine string
@@ -95,8 +102,11 @@ type Job struct {
 	Description string
 	Unlink      bool // remove the job's files after it (fio's unlink)
 	// Overwrite: a job that only writes gets a file of written data, not a
-	// fallocate'd one (fio's overwrite).
-	Overwrite bool
+	// fallocate'd one (fio's overwrite). NoFallocate (fio's fallocate=none):
+	// a sparse one.
+	Overwrite, NoFallocate bool
+	// NumberIOs ends each clone after that many I/Os (fio's number_ios).
+	NumberIOs int64
 	Seed      uint64
 	// Verify is the checksum of every written block's header: "xxhash" or
 	// "crc32c" (fio's verify=); reads check it, and a job that writes
@@ -168,6 +178,10 @@ func (j *Job) Validate() error {
 		return errors.New("verify checks whole blocks: offset and offset_increment must be multiples of the block size")
 	case j.RW == Append && (j.Offset > 0 || j.SeqMod > 0):
 		return errors.New("append writes from the start of an empty file: offset and the rw modifier mean nothing to it")
+	case j.BlockAlign < 0 || j.BlockAlign > 0 && j.BlockAlign%j.minBS() != 0:
+		return fmt.Errorf("blockalign %d is not a multiple of the smallest block size %d", j.BlockAlign, j.minBS())
+	case j.NumberIOs < 0:
+		return errors.New("number_ios must not be negative")
 	case j.TotalBytes < 0:
 		return errors.New("io_size must not be negative")
 	case j.Direct && j.minBS()%512 != 0:
@@ -192,11 +206,24 @@ func (j *Job) CloneBytes() int64 {
 	per := j.TotalBytes
 	if per == 0 {
 		per = j.Size
-		if j.FileSize > 0 {
-			per = j.FileSize * int64(len(j.Files(0)))
+		if j.FileSize > 0 && per == 0 {
+			per = j.Files(0)[0].Size * int64(len(j.Files(0)))
 		}
 	}
 	return per * int64(max(j.Loops, 1))
+}
+
+// Zone is one part of a zoned distribution.
+type Zone struct{ Pct, Span int }
+
+// ZonesString writes zones as fio's random_distribution takes them.
+func ZonesString(zs []Zone) string {
+	var sb strings.Builder
+	sb.WriteString("zoned")
+	for _, z := range zs {
+		fmt.Fprintf(&sb, ":%d/%d", z.Pct, z.Span)
+	}
+	return sb.String()
 }
 
 // BSPart is one block size of a bssplit and its share of the I/Os, in percent.

@@ -53,7 +53,7 @@ func TestValidate(t *testing.T) {
 		"runtime 0":          func(j *Job) { j.Runtime = 0 },
 		"rwmixread 101":      func(j *Job) { j.RWMixRead = 101 },
 		"no file":            func(j *Job) { j.Filename = "" },
-		"verify md5":         func(j *Job) { j.Verify = "md5" },
+		"verify crc7":        func(j *Job) { j.Verify = "crc7" },
 		"negative ramp":      func(j *Job) { j.Ramp = -time.Second },
 		"negative zipf":      func(j *Job) { j.ZipfTheta = -1 },
 		"verify small bs":    func(j *Job) { j.Verify, j.BS, j.Direct = "xxhash", 16, false },
@@ -288,7 +288,7 @@ func TestJobFileOptionsAsFio(t *testing.T) {
 			t.Errorf("fio's command line lacks %s: %s", want, args)
 		}
 	}
-	for _, bad := range []string{"[j]\nrw=trim\n", "[j]\nbs=4k,8k\n", "[j]\nverify=md5\n", "[j]\nrate=1,2,3\n", "[j]\ninclude /nonexistent.fio\n", "[j]\nwrite_lat_log=x\n"} {
+	for _, bad := range []string{"[j]\nrw=trim\n", "[j]\nbs=4k,8k\n", "[j]\nverify=meta\n", "[j]\nrate=1,2,3\n", "[j]\ninclude /nonexistent.fio\n", "[j]\nwrite_lat_log=x\n"} {
 		if _, err := ParseJobFile(strings.NewReader(bad), "."); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

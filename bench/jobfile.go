@@ -39,7 +39,8 @@ func ParseJobFile(r io.Reader, dir string) ([]Job, error) {
 	// parser only after a space.
 	data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\t;"), []byte(" ;")), []byte("\t#"), []byte(" #"))
 	// Sections of one name are separate jobs, as fio runs them.
-	f, err := ini.LoadSources(ini.LoadOptions{AllowBooleanKeys: true, Insensitive: true, AllowNonUniqueSections: true,
+	// Option names are case-insensitive; job names keep their case.
+	f, err := ini.LoadSources(ini.LoadOptions{AllowBooleanKeys: true, InsensitiveKeys: true, AllowNonUniqueSections: true,
 		IgnoreInlineComment: false, SpaceBeforeInlineComment: true}, data)
 	if err != nil {
 		return nil, fmt.Errorf("job file: %w", err)
@@ -164,6 +165,7 @@ var ignoredOptions = map[string]bool{
 	"clat_percentiles": true, "slat_percentiles": true, "lat_percentiles": true,
 	"disable_lat": true, "disable_clat": true, "disable_slat": true, "disable_bw_measurement": true,
 	"gtod_reduce": true, "unified_rw_reporting": true, "kb_base": true, "per_job_logs": true,
+	"verify_dump": true, "random_generator": true, "create_on_open": true,
 }
 
 // localEngines are fio's engines that do I/O to local files the way one of
@@ -279,6 +281,27 @@ func ApplyOption(j *Job, name, val string) error {
 		return parseRW(j, val)
 	case "bs", "blocksize":
 		j.BS, err = parseBS(val)
+	case "bsrange", "blocksize_range":
+		lo, hi, _ := strings.Cut(val, "-")
+		a, err1 := ParseSize(lo)
+		b, err2 := ParseSize(hi)
+		if err1 != nil || err2 != nil || a != b {
+			return fmt.Errorf("only a range of one size (the bs); bssplit mixes sizes")
+		}
+		j.BS = a
+	case "blockalign", "ba":
+		j.BlockAlign, err = ParseSize(val)
+	case "number_ios":
+		j.NumberIOs, err = strconv.ParseInt(val, 10, 64)
+	case "fallocate":
+		switch val {
+		case "none", "0":
+			j.NoFallocate = true
+		case "native", "posix", "1", "keep":
+			j.NoFallocate = false
+		default:
+			return fmt.Errorf("want none, native or posix")
+		}
 	case "bssplit":
 		if j.BSSplit, err = ParseBSSplit(val); err == nil {
 			j.BS = 0
@@ -323,7 +346,7 @@ func ApplyOption(j *Job, name, val string) error {
 		}
 	case "ioengine":
 		if !localEngines[val] {
-			return fmt.Errorf("ioengine %q is not one iobench compares with (the local-file engines: %s); --compare chooses the engines", val, strings.Join(slices.Sorted(maps.Keys(localEngines)), ", "))
+			return fmt.Errorf("%q is not one iobench compares with (the local-file engines: %s); --compare chooses the engines", val, strings.Join(slices.Sorted(maps.Keys(localEngines)), ", "))
 		}
 		j.IOEngine = val
 	case "fixedbufs", "registerfiles", "sqthread_poll", "hipri":
@@ -335,7 +358,7 @@ func ApplyOption(j *Job, name, val string) error {
 			j.FioOptions = append(j.FioOptions, "--"+name)
 		}
 	case "random_distribution":
-		j.ZipfTheta, err = parseDistribution(val)
+		j.ZipfTheta, j.Zones, err = parseDistribution(val)
 	case "verify":
 		return parseVerify(j, val)
 	default:
@@ -354,7 +377,7 @@ func parseRW(j *Job, val string) error {
 	case "readwrite":
 		pat = "rw"
 	case "trim", "randtrim", "trimwrite", "randtrimwrite":
-		return fmt.Errorf("rw=%s: iobench does not trim", pat)
+		return fmt.Errorf("iobench does not trim")
 	}
 	j.RW, j.SeqMod = RW(pat), 0
 	if !j.RW.valid() {
@@ -370,7 +393,7 @@ func parseRW(j *Job, val string) error {
 		j.SeqMod, err = ParseSize(mod)
 	}
 	if err != nil || j.SeqMod < 0 {
-		return fmt.Errorf("rw=%s: %q is not an offset modifier", val, mod)
+		return fmt.Errorf("%q is not an offset modifier (iobench does not seek backwards)", mod)
 	}
 	return nil
 }
@@ -384,7 +407,7 @@ func parseBS(val string) (int64, error) {
 		return n, err
 	}
 	if m, err := ParseSize(w); err != nil || m != n {
-		return 0, fmt.Errorf("bs=%s: a different block size for writes is not supported", val)
+		return 0, fmt.Errorf("a different block size for writes is not supported")
 	}
 	return n, nil
 }
@@ -422,7 +445,7 @@ func parseVerify(j *Job, val string) error {
 		j.Verify = "crc32c"
 	default:
 		if verifyHashes[val] == nil {
-			return fmt.Errorf("verify=%s: iobench checks xxhash and crc32c (crc32c-intel)", val)
+			return fmt.Errorf("iobench checks %s (crc32c-intel is crc32c)", strings.Join(slices.Sorted(maps.Keys(verifyHashes)), ", "))
 		}
 		j.Verify = val
 	}
@@ -449,15 +472,42 @@ func parseBool(v string) (bool, error) {
 	return false, fmt.Errorf("%q is not a boolean (0 or 1)", v)
 }
 
-// parseDistribution parses random_distribution: "random" or "zipf:THETA".
-func parseDistribution(v string) (float64, error) {
+// parseDistribution parses random_distribution: "random", "zipf:THETA"
+// or "zoned:P/S:P/S:...", where the last zone's span may be left out (the
+// rest of the region).
+func parseDistribution(v string) (float64, []Zone, error) {
 	if v == "random" {
-		return 0, nil
+		return 0, nil, nil
 	}
-	theta, ok := strings.CutPrefix(v, "zipf:")
-	t, err := strconv.ParseFloat(theta, 64)
-	if !ok || err != nil || t <= 0 {
-		return 0, fmt.Errorf("want random or zipf:THETA with THETA > 0")
+	if theta, ok := strings.CutPrefix(v, "zipf:"); ok {
+		t, err := strconv.ParseFloat(theta, 64)
+		if err != nil || t <= 0 {
+			return 0, nil, fmt.Errorf("zipf:%s: THETA must be a number above 0", theta)
+		}
+		return t, nil, nil
 	}
-	return t, nil
+	spec, ok := strings.CutPrefix(v, "zoned:")
+	if !ok || strings.Contains(spec, ",") {
+		return 0, nil, fmt.Errorf("want random, zipf:THETA or zoned:PCT/SPAN:... (one for reads and writes alike)")
+	}
+	var zones []Zone
+	pcts, spans := 0, 0
+	parts := strings.Split(spec, ":")
+	for i, part := range parts {
+		p, sp, _ := strings.Cut(part, "/")
+		pct, err1 := strconv.Atoi(p)
+		span, err2 := strconv.Atoi(sp)
+		if sp == "" && i == len(parts)-1 {
+			span, err2 = 100-spans, nil
+		}
+		if err1 != nil || err2 != nil || pct < 0 || span <= 0 {
+			return 0, nil, fmt.Errorf("zone %q is not PCT/SPAN", part)
+		}
+		pcts, spans = pcts+pct, spans+span
+		zones = append(zones, Zone{pct, span})
+	}
+	if pcts != 100 || spans > 100 {
+		return 0, nil, fmt.Errorf("the zones take %d%% of the I/Os over %d%% of the region: want 100%% of the I/Os, at most 100%% of the region", pcts, spans)
+	}
+	return 0, zones, nil
 }

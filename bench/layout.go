@@ -45,8 +45,9 @@ func splitList(s string) []string {
 // filename list shared by every clone (relative names under the first
 // directory), or, without one, NrFiles files of the clone's own named
 // name.c.f, the clones taking the directories of a ':' list in turn.
-// Each file's region is FileSize, or Size divided among the files, from
-// Offset plus c × OffsetIncrement.
+// Each file's region starts at Offset plus c × OffsetIncrement and runs
+// to the end of a file of FileSize bytes (fio's filesize is the file's
+// size), or, without it, for Size divided among the files.
 func (j *Job) Files(c int) []FileSpec {
 	dirs := splitList(j.Directory)
 	var paths []string
@@ -66,11 +67,11 @@ func (j *Job) Files(c int) []FileSpec {
 			paths = append(paths, filepath.Join(dir, fmt.Sprintf("%s.%d.%d", j.Name, c, f)))
 		}
 	}
-	size := j.FileSize
-	if size == 0 {
-		size = j.Size / int64(len(paths))
-	}
 	base := j.Offset + int64(c)*j.OffsetIncrement
+	size := j.Size / int64(len(paths))
+	if j.FileSize > 0 {
+		size = max(j.FileSize-base, 0) // Validate refuses a region of nothing
+	}
 	out := make([]FileSpec, len(paths))
 	for i, p := range paths {
 		out[i] = FileSpec{Path: p, Base: base, Size: size}

@@ -118,6 +118,18 @@ func fallocateFile(path string, size int64) error {
 	return nil
 }
 
+// newWriteFile makes the file of a job that only writes: fallocate'd, or
+// with fallocate=none sparse, as fio makes it.
+func newWriteFile(path string, size int64, sparse bool) error {
+	if !sparse {
+		return fallocateFile(path, size)
+	}
+	if err := fallocateFile(path, 0); err != nil {
+		return err
+	}
+	return os.Truncate(path, size)
+}
+
 // prepareJob makes what a job needs at its start: for append and
 // prealloc jobs, their files anew (empty, or fallocate'd and never
 // written).

@@ -38,6 +38,8 @@ type cloneRun struct {
 	files  []cloneFile
 	issued atomic.Int64 // bytes issued, against total
 	total  int64        // bytes the clone may issue (0: no bound)
+	ops    atomic.Int64 // I/Os issued, against maxOps
+	maxOps int64        // number_ios (0: no bound)
 	writes atomic.Int64 // writes issued, for fsync=N
 	// rate pacing: bytes and I/Os issued per direction since start.
 	start     time.Time
@@ -55,8 +57,11 @@ type cloneFile struct {
 }
 
 // issue reports whether another I/O of size bytes may start: the clone's
-// bytes are not used up.
+// bytes (and I/Os, for number_ios) are not used up.
 func (c *cloneRun) issue(size int64) bool {
+	if c.maxOps > 0 && c.ops.Add(1) > c.maxOps {
+		return false
+	}
 	return c.total == 0 || c.issued.Add(size) <= c.total
 }
 
@@ -76,7 +81,7 @@ func newGroupRun(engine string, jobs []Job, pass map[string]*fileRun, start time
 		job := &jobs[i]
 		jr := &jobRun{job: job, stamp: newStamper(job)}
 		for c := range job.NumJobs {
-			cr := &cloneRun{total: job.CloneBytes(), start: start.Add(job.StartDelay)}
+			cr := &cloneRun{total: job.CloneBytes(), maxOps: job.NumberIOs, start: start.Add(job.StartDelay)}
 			for _, spec := range job.Files(c) {
 				fr := pass[spec.Path]
 				if _, ok := index[fr]; !ok {
@@ -110,6 +115,7 @@ func (g *groupRun) run(engine string, perJob func(j *Job) int, queue func(jr *jo
 		n := perJob(jr.job)
 		qs[k] = make([]*queueStats, n)
 		var job sync.WaitGroup // a job's window ends with its own queues, not its group's
+		jr.w.begin()
 		for i := range n {
 			qs[k][i] = newQueueStats()
 			job.Add(1)
@@ -119,7 +125,6 @@ func (g *groupRun) run(engine string, perJob func(j *Job) int, queue func(jr *jo
 				queue(jr, i, qs[k][i])
 			}()
 		}
-		jr.w.begin()
 		all.Add(1)
 		go func() {
 			defer all.Done()

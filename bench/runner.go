@@ -150,6 +150,7 @@ type usage struct {
 	spec    FileSpec // the largest region
 	writes  bool
 	reads   bool // some job reads it (or overwrite=1): it is laid out with data
+	sparse  bool // fallocate=none: a write-only file is made sparse
 	appends bool // every job using it makes it anew (append, prealloc)
 	verify  *Job // the first job that verifies it
 	unit    int64
@@ -172,6 +173,7 @@ func usages(jobs []Job) ([]string, map[string]*usage) {
 			}
 			u.writes = u.writes || j.RW.writes()
 			u.reads = u.reads || j.RW.reads() || j.Overwrite
+			u.sparse = u.sparse || j.NoFallocate
 			u.appends = u.appends && (j.RW == Append || j.Prealloc)
 			if j.Verify != "" {
 				if u.verify == nil {
@@ -260,7 +262,7 @@ func (r *Runner) layoutFile(path string, u *usage, st *fileState) error {
 			return nil
 		}
 		st.created = true
-		if err := fallocateFile(path, end); err != nil {
+		if err := newWriteFile(path, end, u.sparse); err != nil {
 			return err
 		}
 		st.pristine, st.stamped, st.unwritten = true, false, true
@@ -328,7 +330,7 @@ func (j *Job) Summary() string {
 	if j.TimeBased {
 		fmt.Fprintf(&sb, " runtime=%v (time-based)", j.Runtime)
 	} else {
-		fmt.Fprintf(&sb, " io_size=%d per clone", j.TotalBytes)
+		fmt.Fprintf(&sb, " io_size=%d per clone", j.CloneBytes())
 		if j.Runtime > 0 {
 			fmt.Fprintf(&sb, " runtime<=%v", j.Runtime)
 		}

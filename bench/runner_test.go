@@ -253,3 +253,28 @@ func TestExistingFileNotice(t *testing.T) {
 		t.Errorf("notices %q, want one saying %s is extended", notes, job.Filename)
 	}
 }
+
+// TestZonedDistribution: zoned:60/10:40/ sends about 60% of the random
+// I/Os to the first 10% of the region; blockalign aligns every offset.
+func TestZonedDistribution(t *testing.T) {
+	job := DefaultJob()
+	job.Size, job.BS, job.BlockAlign = 100<<20, 4096, 16384
+	job.Zones = []Zone{{60, 10}, {40, 90}}
+	job.Filename = "x"
+	cr := &cloneRun{files: []cloneFile{{f: &fileRun{}, size: job.Size}}}
+	s := newJobSource(&jobRun{job: &job}, cr, 0, newQueueStats(), false)
+	hot := 0
+	const n = 20000
+	for range n {
+		op := s.draw()
+		if op.off%16384 != 0 {
+			t.Fatalf("offset %d is not aligned to blockalign 16k", op.off)
+		}
+		if op.off < job.Size/10 {
+			hot++
+		}
+	}
+	if share := float64(hot) / n; share < 0.57 || share > 0.63 {
+		t.Errorf("%.3f of the I/Os in the first 10%%, want 0.60", share)
+	}
+}

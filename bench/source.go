@@ -45,7 +45,7 @@ type heldOp struct {
 func newJobSource(jr *jobRun, clone *cloneRun, stream uint64, q *queueStats, timedSubmit bool) *jobSource {
 	job := jr.job
 	s := &jobSource{jr: jr, job: job, clone: clone, q: q, timedSubmit: timedSubmit,
-		rng: rand.New(rand.NewPCG(job.Seed, stream)), unit: job.minBS()}
+		rng: rand.New(rand.NewPCG(job.Seed, stream)), unit: max(job.minBS(), job.BlockAlign)}
 	region := clone.files[0].size
 	s.blocks = uint64(max((region-job.BS)/s.unit+1, 1))
 	if job.ZipfTheta > 0 && s.blocks > 1 {
@@ -121,10 +121,13 @@ func (s *jobSource) random(cf *cloneFile, size int64) int64 {
 		return off
 	}
 	var blk uint64
-	if s.zipf != nil {
+	switch {
+	case s.zipf != nil:
 		// Scatter the hot blocks over the file, as fio does.
 		blk = (s.zipf.Uint64() * 0x9E3779B97F4A7C15) % s.blocks
-	} else {
+	case s.job.Zones != nil:
+		blk = s.zoned()
+	default:
 		blk = s.rng.Uint64N(s.blocks)
 	}
 	off := min(int64(blk)*s.unit, cf.size-size)
@@ -132,6 +135,21 @@ func (s *jobSource) random(cf *cloneFile, size int64) int64 {
 		s.seqLeft, s.seqNext = s.job.SeqMod-1, off+size
 	}
 	return off
+}
+
+// zoned draws a block of a zoned distribution: a zone by its share of
+// the I/Os, then a block of it uniformly.
+func (s *jobSource) zoned() uint64 {
+	r, first := s.rng.IntN(100), uint64(0)
+	for _, z := range s.job.Zones {
+		n := max(s.blocks*uint64(z.Span)/100, 1)
+		if r < z.Pct {
+			return min(first+s.rng.Uint64N(n), s.blocks-1)
+		}
+		r -= z.Pct
+		first += n
+	}
+	return s.rng.Uint64N(s.blocks)
 }
 
 func (s *jobSource) next(sl *slot, now *time.Time, idle bool) nextState {

@@ -1,9 +1,13 @@
 package bench
 
 import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"hash/crc64"
 	"math/rand/v2"
 	"sync/atomic"
 
@@ -34,10 +38,20 @@ type verifyHash struct {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// verifyHashes are the checksums iobench writes and checks, by fio's names.
+var crc64Table = crc64.MakeTable(crc64.ECMA)
+
+// verifyHashes are the checksums iobench writes and checks, by fio's
+// names. The header has 8 bytes for it: md5's and the SHAs' first 8.
+// iobench's header is its own, not fio's: each engine checks what it
+// wrote itself.
 var verifyHashes = map[string]*verifyHash{
 	"xxhash": {0x4256574e, xxhash.Sum64},                                                           // "NWVB" little-endian
 	"crc32c": {0x4356574e, func(b []byte) uint64 { return uint64(crc32.Checksum(b, castagnoli)) }}, // "NWVC"
+	"crc32":  {0x4456574e, func(b []byte) uint64 { return uint64(crc32.ChecksumIEEE(b)) }},
+	"crc64":  {0x4556574e, func(b []byte) uint64 { return crc64.Checksum(b, crc64Table) }},
+	"md5":    {0x4656574e, func(b []byte) uint64 { h := md5.Sum(b); return binary.LittleEndian.Uint64(h[:]) }},
+	"sha1":   {0x4756574e, func(b []byte) uint64 { h := sha1.Sum(b); return binary.LittleEndian.Uint64(h[:]) }},
+	"sha256": {0x4856574e, func(b []byte) uint64 { h := sha256.Sum256(b); return binary.LittleEndian.Uint64(h[:]) }},
 }
 
 // VerifyError is a block that failed its check.

@@ -155,14 +155,23 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	case names == "":
 		names = "aio,psync"
 	}
+	dropAIO := *compare == "" && *ioengine == "" && buffered(jobs)
+	if dropAIO {
+		// The aio engine does direct I/O only: page-cache jobs compare
+		// the pread/pwrite baseline and the job file's engines.
+		names = "psync," + strings.TrimPrefix(strings.TrimPrefix(names, "aio,"), "psync")
+	}
 	if o.mixed > 0 && set["runtime"] {
 		o.mixedRuntime = jobs[0].Runtime
 	}
 	if o.mixed > 0 && set["size"] {
 		o.mixedSize = jobs[0].Size
 	}
-	if o.engines, err = enginesOf(names, *ioUring, o.mixed > 0); err != nil {
+	if o.engines, err = enginesOf(strings.Trim(names, ","), *ioUring, o.mixed > 0); err != nil {
 		return nil, err
+	}
+	if dropAIO {
+		fmt.Fprintf(stderr, "iobench: the jobs use the page cache (direct=0), which the aio engine does not: comparing %s\n", engineList(o.engines))
 	}
 	if err := o.placeFiles(jobs); err != nil {
 		return nil, err
@@ -242,6 +251,24 @@ func buildJobs(jobFile string, settings []jobSetting, set map[string]bool, preal
 		}
 	}
 	return jobs, engines, nil
+}
+
+func engineList(es []bench.Engine) string {
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, ", ")
+}
+
+// buffered reports whether a job uses the page cache.
+func buffered(jobs []bench.Job) bool {
+	for _, j := range jobs {
+		if !j.Direct {
+			return true
+		}
+	}
+	return false
 }
 
 // sizeName writes a block size as the default job's name has it: 4k, 1m.

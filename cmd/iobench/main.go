@@ -254,11 +254,7 @@ func printJobs(o *options, w io.Writer) error {
 			}
 		}
 	}
-	var names []string
-	for _, e := range o.engines {
-		names = append(names, e.Name())
-	}
-	fmt.Fprintf(w, "engines: %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(w, "engines: %s\n", engineList(o.engines))
 	return nil
 }
 
