@@ -1,4 +1,9 @@
-// Package bench will hold the benchmark harness behind cmd/iobench (issue
-// 5). Today it holds ring_vs_fio.sh, which compares the bare ring with
-// fio's io_uring engine on the same file.
+// Package bench is the benchmark harness behind cmd/iobench: fio's jobs
+// (read from fio job files or set option by option), run on this
+// project's runtime (aio), the pread/pwrite baseline (psync), the bare
+// ring and fio itself, side by side, with fio's meanings: jobs between
+// stonewalls at once, files laid out and named as fio does, verify that
+// knows each block's last write. One queue loop (queue.go) serves every
+// Go engine; results print as a table, markdown, fio's JSON, or a plot.
+// ring_vs_fio.sh compares the bare ring with fio's io_uring engine.
 package bench
