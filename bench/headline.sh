@@ -2,18 +2,27 @@
 # headline.sh: the headline comparison of docs/benchmarks.md. Runs each
 # headline job on aio, psync, the bare ring and fio's io_uring engine,
 # interleaved, REPEAT times (median reported), plus the mixed
-# submit-latency job on aio and the bare ring, and prints the tables.
-# With UPDATE_DOCS=1 it also writes them between the headline markers of
-# docs/benchmarks.md (the project's own record; a user's run leaves the
-# checkout alone).
+# submit-latency job on aio and the bare ring, and prints the tables, or
+# writes them to the file named. With --update-docs (or UPDATE_DOCS=1) it
+# also writes them between the headline markers of docs/benchmarks.md
+# (the project's own record; a user's run leaves the checkout alone).
 #
 #   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 9 minutes
+#   bench/headline.sh table.md           # the tables into table.md
 #   REPEAT=1 RUNTIME=2s bench/headline.sh
-#   UPDATE_DOCS=1 bench/headline.sh      # and record it in docs/benchmarks.md
+#   bench/headline.sh --update-docs      # and record it in docs/benchmarks.md
 #
 # Installs fio (Debian package) when it is missing. Files go to
 # ${TMPDIR:-/tmp} (it must not be tmpfs before Linux 6.6) and are removed.
 set -euo pipefail
+dest=""
+for arg in "$@"; do
+  case "$arg" in
+  --update-docs) UPDATE_DOCS=1 ;;
+  -*) echo "headline.sh: unknown option $arg (--update-docs, or a file name)" >&2; exit 2 ;;
+  *) dest=$(realpath -m "$arg") ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 REPEAT=${REPEAT:-3}
 RUNTIME=${RUNTIME:-5s}
@@ -51,7 +60,12 @@ run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m
 } >>"$out"
 echo "running mixed" >&2
 "$work/iobench" --output-format=markdown --rw=mixed --compare=aio,ring --filename="$work/mixed" | sed 1,2d >>"$out"
-cat "$out"
+if [ -n "$dest" ]; then
+  cp "$out" "$dest"
+  echo "the tables are in $dest" >&2
+else
+  cat "$out"
+fi
 if [ "${UPDATE_DOCS:-0}" != 1 ]; then
   exit 0
 fi

@@ -415,3 +415,27 @@ func TestMixedHonoursRuntime(t *testing.T) {
 		t.Errorf("left beside --filename: %v", left)
 	}
 }
+
+// TestJSONReadAsFios: the usual Python one-liner over fio's JSON reads
+// iobench's (it failed on the bare array iobench printed before).
+func TestJSONReadAsFios(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed: the one-liner needs it")
+	}
+	bin := iobench(t)
+	out, errOut, code := runCLI(t, bin, nil, "--output-format=json", "--size=8m", "--runtime=300ms", "--compare=psync",
+		"--filename="+filepath.Join(t.TempDir(), "f"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	cmd := exec.Command(py, "-c", `import json,sys; d=json.load(sys.stdin); print(d["jobs"][0]["read"]["iops"])`)
+	cmd.Stdin = strings.NewReader(out)
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the one-liner: %v", err)
+	}
+	if v := strings.TrimSpace(string(got)); v == "" || v == "0" || v == "0.0" {
+		t.Errorf("jobs[0][read][iops] = %q", v)
+	}
+}
