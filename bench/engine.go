@@ -53,6 +53,7 @@ type window struct {
 	total                 int64         // bytes the clones may issue in all (0: no bound)
 	untilBytes            bool          // no runtime: the job ends when its clones' bytes are issued
 	series                []float64     // IOPS per SeriesStep over the measured time (when SeriesStep > 0)
+	halt                  *atomic.Bool  // set when a job of the group with exitall ends
 }
 
 // SeriesStep, when positive, makes every run sample its IOPS at this step
@@ -84,11 +85,17 @@ func Interrupted() bool { return interrupted.Load() }
 // issue reports whether another I/O of size bytes may start: the deadline
 // has not passed and the run was not interrupted.
 func (w *window) issue(now time.Time, size int64) bool {
-	if !now.Before(w.deadline) || interrupted.Load() {
+	if !now.Before(w.deadline) || w.halted() {
 		return false
 	}
 	w.issued.Add(size)
 	return true
+}
+
+// halted reports whether the run was interrupted, or its group ended
+// (exitall).
+func (w *window) halted() bool {
+	return interrupted.Load() || w.halt != nil && w.halt.Load()
 }
 
 // live are the windows of the runs in progress, for LiveStatus.
@@ -219,6 +226,8 @@ type queueStats struct {
 	dirs             [2]dirStats // reads, writes
 	firstErr         error
 	verify           verifyStats
+	clone            int        // the clone the queue runs
+	log              []logEntry // the I/Os, when the job writes fio's logs
 }
 
 // dirStats is one direction's share of a queue's counts.

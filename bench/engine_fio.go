@@ -116,6 +116,9 @@ func (e FioEngine) jobArgs(job Job) []string {
 	if job.TotalBytes > 0 { // fio's io_size is each clone's, as TotalBytes
 		args = append(args, "--io_size="+itoa(max(job.TotalBytes, job.BS)))
 	}
+	if job.ExitAll {
+		args = append(args, "--exitall")
+	}
 	if job.NumberIOs > 0 {
 		args = append(args, "--number_ios="+itoa(job.NumberIOs))
 	}
@@ -139,6 +142,14 @@ func (e FioEngine) jobArgs(job Job) []string {
 	}
 	if pair := ratePair(job.RateIOPS); pair != "" {
 		args = append(args, "--rate_iops="+pair)
+	}
+	for _, l := range []struct{ opt, prefix string }{{"write_lat_log", job.LatLog}, {"write_bw_log", job.BWLog}, {"write_iops_log", job.IOPSLog}} {
+		if l.prefix != "" {
+			args = append(args, "--"+l.opt+"="+l.prefix)
+		}
+	}
+	if job.LogAvg > 0 {
+		args = append(args, "--log_avg_msec="+itoa(job.LogAvg.Milliseconds()))
 	}
 	if job.Verify == "" {
 		// Offsets drawn uniformly with replacement, as the Go engines draw
@@ -179,6 +190,11 @@ func (e FioEngine) run(g *groupRun) ([]Result, error) {
 	jobs := make([]Job, len(g.jobs))
 	for i, jr := range g.jobs {
 		jobs[i] = *jr.job
+		for _, p := range []*string{&jobs[i].LatLog, &jobs[i].BWLog, &jobs[i].IOPSLog} {
+			if *p != "" {
+				*p += g.logSuffix
+			}
+		}
 	}
 	args := e.FioArgs(jobs...)
 	var logDir string

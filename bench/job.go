@@ -98,7 +98,12 @@ type Job struct {
 	Rate, RateIOPS [2]int64
 	// Stonewall: the job waits for every job before it to finish (fio's
 	// stonewall); jobs between stonewalls run at once.
-	Stonewall   bool
+	Stonewall bool
+	// WaitFor is fio's wait_for: the job starts when the named one ends.
+	// iobench runs it as a stonewall, which means the same only when the
+	// named job is the one just before and runs alone (ParseJobFile
+	// checks the first; the second is the file's to keep).
+	WaitFor     string
 	Description string
 	Unlink      bool // remove the job's files after it (fio's unlink)
 	// Overwrite: a job that only writes gets a file of written data, not a
@@ -107,7 +112,15 @@ type Job struct {
 	Overwrite, NoFallocate bool
 	// NumberIOs ends each clone after that many I/Os (fio's number_ios).
 	NumberIOs int64
-	Seed      uint64
+	// LatLog, BWLog, IOPSLog are the prefixes of fio's logs the job writes
+	// (write_lat_log, write_bw_log, write_iops_log; logs.go), LogAvg their
+	// averaging period (log_avg_msec; 0: the latency log has every I/O).
+	LatLog, BWLog, IOPSLog string
+	LogAvg                 time.Duration
+	// ExitAll: when the job ends, the other jobs of its group end too
+	// (fio's exitall).
+	ExitAll bool
+	Seed    uint64
 	// Verify is the checksum of every written block's header: "xxhash" or
 	// "crc32c" (fio's verify=); reads check it, and a job that writes
 	// reads back what it wrote after its writes (DoVerify, as fio's

@@ -72,6 +72,12 @@ func ParseJobFile(r io.Reader, dir string) ([]Job, error) {
 		if j.TimeBased && j.Runtime == 0 {
 			return nil, fmt.Errorf("job file [%s]: time_based without a runtime would never end", name)
 		}
+		if j.WaitFor != "" {
+			if len(jobs) == 0 || jobs[len(jobs)-1].Name != j.WaitFor {
+				return nil, fmt.Errorf("job file [%s]: wait_for=%s: iobench waits only for the job just before, as a stonewall", name, j.WaitFor)
+			}
+			j.Stonewall = true
+		}
 		jobs = append(jobs, j)
 	}
 	if len(jobs) == 0 {
@@ -165,7 +171,7 @@ var ignoredOptions = map[string]bool{
 	"clat_percentiles": true, "slat_percentiles": true, "lat_percentiles": true,
 	"disable_lat": true, "disable_clat": true, "disable_slat": true, "disable_bw_measurement": true,
 	"gtod_reduce": true, "unified_rw_reporting": true, "kb_base": true, "per_job_logs": true,
-	"verify_dump": true, "random_generator": true, "create_on_open": true,
+	"verify_dump": true, "random_generator": true, "create_on_open": true, "threads": true,
 }
 
 // localEngines are fio's engines that do I/O to local files the way one of
@@ -179,11 +185,8 @@ var localEngines = map[string]bool{
 // refusedWhy names, for options fio's examples use that iobench does not
 // implement, what to do instead.
 var refusedWhy = map[string]string{
-	"write_lat_log":         "iobench writes no logs; --output-format=json+ has the latency bins",
-	"write_bw_log":          "iobench writes no logs; --plot draws IOPS over the run",
-	"write_iops_log":        "iobench writes no logs; --plot draws IOPS over the run",
+	"write_hist_log":        "no histogram logs; --output-format=json+ has the latency bins",
 	"bsrange":               "use bssplit",
-	"exitall":               "jobs of a group end on their own",
 	"rate_process":          "the rate cap is linear",
 	"rate_min":              "no minimum rate",
 	"verify_async":          "verification runs in the queue",
@@ -291,6 +294,27 @@ func ApplyOption(j *Job, name, val string) error {
 		j.BS = a
 	case "blockalign", "ba":
 		j.BlockAlign, err = ParseSize(val)
+	case "write_lat_log", "write_bw_log", "write_iops_log":
+		prefix := val
+		if prefix == "" || prefix == "1" {
+			prefix = j.Name // fio's default: the job's name
+		}
+		switch name {
+		case "write_lat_log":
+			j.LatLog = prefix
+		case "write_bw_log":
+			j.BWLog = prefix
+		default:
+			j.IOPSLog = prefix
+		}
+	case "log_avg_msec":
+		var ms int
+		ms, err = strconv.Atoi(val)
+		j.LogAvg = time.Duration(ms) * time.Millisecond
+	case "wait_for":
+		j.WaitFor = val
+	case "exitall":
+		j.ExitAll, err = parseBool(val)
 	case "number_ios":
 		j.NumberIOs, err = strconv.ParseInt(val, 10, 64)
 	case "fallocate":

@@ -35,6 +35,7 @@ type jobRun struct {
 // the queues that run it: one for the aio and ring engines, IODepth
 // goroutines for psync.
 type cloneRun struct {
+	index  int // among the job's clones
 	files  []cloneFile
 	issued atomic.Int64 // bytes issued, against total
 	total  int64        // bytes the clone may issue (0: no bound)
@@ -69,8 +70,12 @@ func (c *cloneRun) issue(size int64) bool {
 // stonewalls), with the files they use.
 type groupRun struct {
 	jobs   []*jobRun
-	files  []*fileRun // each file once; fileRun.handle indexes it
-	direct []bool     // by handle: a job using the file does direct I/O
+	files  []*fileRun  // each file once; fileRun.handle indexes it
+	direct []bool      // by handle: a job using the file does direct I/O
+	halt   atomic.Bool // a job with exitall ended: the others end too
+	// logSuffix goes after the prefix of fio's logs (the engine's name,
+	// when several engines run).
+	logSuffix string
 }
 
 // newGroupRun makes the run of jobs, taking their files from pass.
@@ -81,7 +86,7 @@ func newGroupRun(engine string, jobs []Job, pass map[string]*fileRun, start time
 		job := &jobs[i]
 		jr := &jobRun{job: job, stamp: newStamper(job)}
 		for c := range job.NumJobs {
-			cr := &cloneRun{total: job.CloneBytes(), maxOps: job.NumberIOs, start: start.Add(job.StartDelay)}
+			cr := &cloneRun{index: c, total: job.CloneBytes(), maxOps: job.NumberIOs, start: start.Add(job.StartDelay)}
 			for _, spec := range job.Files(c) {
 				fr := pass[spec.Path]
 				if _, ok := index[fr]; !ok {
@@ -96,6 +101,7 @@ func newGroupRun(engine string, jobs []Job, pass map[string]*fileRun, start time
 			jr.clones = append(jr.clones, cr)
 		}
 		jr.w = newWindow(engine, *job, start.Add(job.StartDelay), jr.bytes())
+		jr.w.halt = &g.halt
 		g.jobs = append(g.jobs, jr)
 	}
 	return g
@@ -129,6 +135,9 @@ func (g *groupRun) run(engine string, perJob func(j *Job) int, queue func(jr *jo
 		go func() {
 			defer all.Done()
 			job.Wait()
+			if jr.job.ExitAll {
+				g.halt.Store(true)
+			}
 			close(jr.w.ended)
 		}()
 	}
@@ -137,6 +146,9 @@ func (g *groupRun) run(engine string, perJob func(j *Job) int, queue func(jr *jo
 	var first error
 	for k, jr := range g.jobs {
 		r, err := jr.w.finish(engine, *jr.job, qs[k])
+		if err == nil && jr.job.logging() {
+			err = writeLogs(jr.job, cloneLogs(len(jr.clones), qs[k]), g.logSuffix)
+		}
 		if err != nil && first == nil {
 			first = fmt.Errorf("job %s: %w", jr.job.Name, err)
 		}
@@ -146,6 +158,15 @@ func (g *groupRun) run(engine string, perJob func(j *Job) int, queue func(jr *jo
 		out[k] = r
 	}
 	return out, first
+}
+
+// cloneLogs gathers the queues' log entries by clone.
+func cloneLogs(clones int, qs []*queueStats) [][]logEntry {
+	out := make([][]logEntry, clones)
+	for _, q := range qs {
+		out[q.clone] = append(out[q.clone], q.log...)
+	}
+	return out
 }
 
 func addNote(r *Result, note string) {

@@ -103,9 +103,16 @@ func (r *Runner) pass(eng Engine, jobs []Job) ([]*Result, error) {
 		return nil, err
 	}
 	out := make([]*Result, len(jobs))
+	exited := false // a job with exitall ended the run
 	for _, idx := range Groups(jobs) {
 		if interrupted.Load() {
 			break
+		}
+		if exited { // fio runs no later job either, and reports each with nothing done
+			for _, i := range idx {
+				out[i] = &Result{Engine: eng.Name(), Job: jobs[i].Name, Note: "not run: a job with exitall ended the run before it, as in fio"}
+			}
+			continue
 		}
 		group := make([]Job, len(idx))
 		for k, i := range idx {
@@ -115,9 +122,15 @@ func (r *Runner) pass(eng Engine, jobs []Job) ([]*Result, error) {
 			}
 		}
 		g := newGroupRun(eng.Name(), group, files, time.Now())
+		if len(r.Engines) > 1 {
+			g.logSuffix = "-" + eng.Name()
+		}
 		meter := startStallMeter()
 		res, err := eng.run(g)
 		stalls := meter.stop()
+		for _, j := range group {
+			exited = exited || j.ExitAll // it ended its group, and so the run (the fio engine's too)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -278,3 +278,70 @@ func TestZonedDistribution(t *testing.T) {
 		t.Errorf("%.3f of the I/Os in the first 10%%, want 0.60", share)
 	}
 }
+
+// TestLogsAsFio: write_lat_log and write_iops_log write fio's log files,
+// one per clone, in fio's line format: an entry per I/O in the latency
+// log, one per period in the IOPS log. They were refused.
+func TestLogsAsFio(t *testing.T) {
+	dir := t.TempDir()
+	jobs, err := ParseJobFile(strings.NewReader("[lg]\nrw=randread\nsize=4m\nnumjobs=2\niodepth=4\nio_size=1m\n"+
+		"write_lat_log="+dir+"/lg\nwrite_iops_log="+dir+"/lg\nlog_avg_msec=100\n[all]\nstonewall\nrw=read\nsize=1m\nwrite_lat_log="+dir+"/all\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range jobs {
+		jobs[i].Directory = dir
+	}
+	rs, err := (&Runner{Engines: []Engine{PsyncEngine{}}}).Run(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := func(name string) [][]string {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]string
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			f := strings.Split(l, ", ")
+			if len(f) != 5 {
+				t.Fatalf("%s: line %q is not fio's msec, value, dir, bs, offset", name, l)
+			}
+			out = append(out, f)
+		}
+		return out
+	}
+	if n := len(lines("all_lat.1.log")); int64(n) != rs[1][0].Ops {
+		t.Errorf("the latency log without log_avg_msec has %d lines for %d I/Os", n, rs[1][0].Ops)
+	}
+	for _, c := range []string{"1", "2"} {
+		lat, iops := lines("lg_lat."+c+".log"), lines("lg_iops."+c+".log")
+		if len(lat) == 0 || len(iops) == 0 || int64(len(lat)) >= rs[0][0].Ops/2 {
+			t.Errorf("clone %s: %d averaged latency lines, %d IOPS lines, for %d I/Os", c, len(lat), len(iops), rs[0][0].Ops)
+		}
+	}
+}
+
+// TestExitAllAndWaitFor: exitall ends the group when its job ends;
+// wait_for the job before is a stonewall, wait_for another is refused.
+func TestExitAllAndWaitFor(t *testing.T) {
+	dir := t.TempDir()
+	jobs, err := ParseJobFile(strings.NewReader("[global]\nsize=4m\ndirectory="+dir+"\n[short]\nrw=read\nexitall\n[long]\nrw=randread\ntime_based\nruntime=20s\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := (&Runner{Engines: []Engine{PsyncEngine{}}}).Run(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if long := rs[1][0]; long.Elapsed > 10*time.Second || long.Ops == 0 {
+		t.Errorf("the 20 s job beside an exitall job ran %v (%d I/Os)", long.Elapsed, long.Ops)
+	}
+	jobs, err = ParseJobFile(strings.NewReader("[a]\nsize=1m\n[b]\nsize=1m\nwait_for=a\n"), ".")
+	if err != nil || !jobs[1].Stonewall {
+		t.Errorf("wait_for the job before: %v, stonewall %v", err, err == nil && jobs[1].Stonewall)
+	}
+	if _, err := ParseJobFile(strings.NewReader("[a]\nsize=1m\n[b]\nsize=1m\n[c]\nwait_for=a\n"), "."); err == nil {
+		t.Error("wait_for a job two before accepted")
+	}
+}

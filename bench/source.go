@@ -26,6 +26,7 @@ type jobSource struct {
 	thinkCount  int
 	thinkDue    bool
 	held        heldOp // an I/O chosen and not yet sent (rate, a busy block)
+	logging     bool   // the job writes fio's logs: every measured I/O is kept
 	verifying   bool   // the verify phase: reading back what the job wrote
 	vfile       int    // the verify phase's file
 }
@@ -44,7 +45,8 @@ type heldOp struct {
 
 func newJobSource(jr *jobRun, clone *cloneRun, stream uint64, q *queueStats, timedSubmit bool) *jobSource {
 	job := jr.job
-	s := &jobSource{jr: jr, job: job, clone: clone, q: q, timedSubmit: timedSubmit,
+	q.clone = clone.index
+	s := &jobSource{jr: jr, job: job, clone: clone, q: q, timedSubmit: timedSubmit, logging: job.logging(),
 		rng: rand.New(rand.NewPCG(job.Seed, stream)), unit: max(job.minBS(), job.BlockAlign)}
 	region := clone.files[0].size
 	s.blocks = uint64(max((region-job.BS)/s.unit+1, 1))
@@ -161,7 +163,7 @@ func (s *jobSource) next(sl *slot, now *time.Time, idle bool) nextState {
 		s.think()
 		*now = time.Now()
 	}
-	if interrupted.Load() || s.q.errs > 100 {
+	if w.halted() || s.q.errs > 100 {
 		return nextStop
 	}
 	if !s.verifying && !now.Before(w.deadline) {
@@ -318,6 +320,9 @@ func (s *jobSource) done(sl *slot, c completion, at time.Time) {
 	if w := s.jr.w; !sl.kind.isSync() && w.measuring(at) {
 		s.q.done(write, at.Sub(sl.start), int64(c.res))
 		w.live.Add(1)
+		if s.logging {
+			s.q.log = append(s.q.log, logEntry{at: at.Sub(w.start), lat: at.Sub(sl.start), write: write, size: int64(c.res), off: sl.off})
+		}
 	}
 	if s.job.Think > 0 && !sl.kind.isSync() {
 		if s.thinkCount++; s.thinkCount >= s.job.ThinkBlocks {
