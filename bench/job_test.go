@@ -102,7 +102,7 @@ func TestParseJobFiles(t *testing.T) {
 	f3, _ := os.Open("testdata/unsupported.fio")
 	defer f3.Close()
 	_, err = ParseJobFile(f3, "testdata")
-	if err == nil || !strings.Contains(err.Error(), "write_lat_log") || !strings.Contains(err.Error(), "zonemode") {
+	if err == nil || !strings.Contains(err.Error(), "write_hist_log") || !strings.Contains(err.Error(), "zonemode") {
 		t.Fatalf("unsupported options: %v, want both named", err)
 	}
 	for _, bad := range []string{"", "[global]\nsize=1g\n", "size=1g\n[job]\n", "[job]\nbs=big\n", "[job]\nrw=sideways\n", "[job]\ndirect=maybe\n"} {
@@ -288,7 +288,7 @@ func TestJobFileOptionsAsFio(t *testing.T) {
 			t.Errorf("fio's command line lacks %s: %s", want, args)
 		}
 	}
-	for _, bad := range []string{"[j]\nrw=trim\n", "[j]\nbs=4k,8k\n", "[j]\nverify=meta\n", "[j]\nrate=1,2,3\n", "[j]\ninclude /nonexistent.fio\n", "[j]\nwrite_lat_log=x\n"} {
+	for _, bad := range []string{"[j]\nrw=trim\n", "[j]\nbs=4k,8k\n", "[j]\nverify=meta\n", "[j]\nrate=1,2,3\n", "[j]\ninclude /nonexistent.fio\n", "[j]\nwrite_hist_log=x\n"} {
 		if _, err := ParseJobFile(strings.NewReader(bad), "."); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
