@@ -151,12 +151,13 @@ func (e FioEngine) jobArgs(job Job) []string {
 	if job.LogAvg > 0 {
 		args = append(args, "--log_avg_msec="+itoa(job.LogAvg.Milliseconds()))
 	}
-	if job.Verify == "" {
-		// Offsets drawn uniformly with replacement, as the Go engines draw
-		// them. fio's verify of random writes needs its random map and a
-		// repeatable sequence (without them it fails its own checks).
-		args = append(args, "--norandommap", "--randrepeat=0")
-	} else {
+	if job.NoRandomMap {
+		args = append(args, "--norandommap")
+	}
+	if !job.RandRepeat {
+		args = append(args, "--randrepeat=0")
+	}
+	if job.Verify != "" {
 		// verify_state_save=0: fio would leave a state file in the
 		// current directory.
 		args = append(args, "--verify_state_save=0", "--verify="+job.Verify, "--do_verify="+map[bool]string{true: "1", false: "0"}[job.DoVerify])

@@ -86,11 +86,19 @@ func fioJobOf(j Job, r Result, plus bool) fioJobJSON {
 	if r.Errors > 0 {
 		out.Error = 1
 	}
-	out.Read, out.Write = fioDirOf(r.Read, ms, plus), fioDirOf(r.Write, ms, plus)
+	pcts := j.Percentiles
+	if pcts == nil {
+		pcts = fioDefaultPercentiles
+	}
+	out.Read, out.Write = fioDirOf(r.Read, ms, plus, pcts), fioDirOf(r.Write, ms, plus, pcts)
 	return out
 }
 
-func fioDirOf(d DirResult, ms int64, plus bool) fioDirJSON {
+// fioDefaultPercentiles are the percentiles fio reports without a
+// percentile_list.
+var fioDefaultPercentiles = []float64{1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99}
+
+func fioDirOf(d DirResult, ms int64, plus bool, pcts []float64) fioDirJSON {
 	out := fioDirJSON{IOBytes: d.Bytes, IOKBytes: d.Bytes >> 10, BWBytes: int64(d.BWBytes), BW: int64(d.BWBytes) >> 10,
 		IOPS: d.IOPS, Runtime: ms, TotalIOs: d.Ops}
 	if d.Ops == 0 {
@@ -101,6 +109,10 @@ func fioDirOf(d DirResult, ms int64, plus bool) fioDirJSON {
 		fioPct(50): p.P50, fioPct(90): p.P90, fioPct(99): p.P99, fioPct(99.9): p.P999, fioPct(99.99): p.P9999,
 	}}
 	if d.hist.h != nil {
+		out.Lat.Percentile = map[string]int64{}
+		for _, q := range pcts { // the job's percentile_list, or fio's
+			out.Lat.Percentile[fioPct(q)] = min(d.hist.h.ValueAtQuantile(q), p.Max)
+		}
 		out.Lat.Min = d.hist.h.Min()
 		if plus {
 			out.Lat.Bins = map[string]int64{}

@@ -117,6 +117,21 @@ type Job struct {
 	// averaging period (log_avg_msec; 0: the latency log has every I/O).
 	LatLog, BWLog, IOPSLog string
 	LogAvg                 time.Duration
+	// NoRandomMap: random offsets are drawn with replacement (fio's
+	// norandommap); without it every block of the region comes up once
+	// per pass, in a random order (fio's random map). RandRepeat: the
+	// offsets repeat from run to run (fio's randrepeat, on by default);
+	// off, each run draws its own.
+	NoRandomMap, RandRepeat bool
+	// Percentiles are the latency percentiles the JSON reports (fio's
+	// percentile_list); nil: fio's default list.
+	Percentiles []float64
+	// ContinueOn are the kinds of error (read, write, verify) after which
+	// the job goes on; at any other it ends, as fio's continue_on_error
+	// (default none: the first error ends the job). VerifyFatal: a verify
+	// failure ends it (fio's verify_fatal).
+	ContinueOn  map[string]bool
+	VerifyFatal bool
 	// ExitAll: when the job ends, the other jobs of its group end too
 	// (fio's exitall).
 	ExitAll bool
@@ -143,7 +158,7 @@ type Job struct {
 // DefaultJob is the job iobench runs with no arguments.
 func DefaultJob() Job {
 	return Job{Name: "randread-4k-qd32", RW: RandRead, BS: 4096, IODepth: 32, NumJobs: 1, NrFiles: 1, Loops: 1,
-		Size: 1 << 30, Runtime: 10 * time.Second, TimeBased: true, Direct: true, RWMixRead: 50, Seed: 1, DoVerify: true, ThinkBlocks: 1}
+		Size: 1 << 30, Runtime: 10 * time.Second, TimeBased: true, Direct: true, RWMixRead: 50, Seed: 1, DoVerify: true, ThinkBlocks: 1, RandRepeat: true}
 }
 
 // Validate reports the first thing wrong with the job.

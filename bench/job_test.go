@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -292,5 +293,45 @@ func TestJobFileOptionsAsFio(t *testing.T) {
 		if _, err := ParseJobFile(strings.NewReader(bad), "."); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestPercentileList: percentile_list chooses the JSON's percentiles, and
+// without it they are fio's default list (it was ignored).
+func TestPercentileList(t *testing.T) {
+	jobs, err := ParseJobFile(strings.NewReader("[p]\nrw=randread\nsize=1m\npercentile_list=99.5:99.95\n[d]\nrw=randread\nsize=1m\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := range jobs {
+		jobs[i].Directory = dir
+	}
+	rs, err := (&Runner{Engines: []Engine{PsyncEngine{}}}).Run(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := WriteFioJSON(&out, jobs, rs, false); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Jobs []struct {
+			Read struct {
+				Lat struct {
+					Percentile map[string]int64 `json:"percentile"`
+				} `json:"lat_ns"`
+			} `json:"read"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	p, d := doc.Jobs[0].Read.Lat.Percentile, doc.Jobs[1].Read.Lat.Percentile
+	if len(p) != 2 || p["99.500000"] <= 0 || p["99.950000"] <= 0 {
+		t.Errorf("percentile_list=99.5:99.95 gave %v", p)
+	}
+	if len(d) != len(fioDefaultPercentiles) || d["1.000000"] <= 0 || d["99.990000"] < d["50.000000"] {
+		t.Errorf("fio's default list: %v", d)
 	}
 }

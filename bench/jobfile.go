@@ -166,8 +166,8 @@ func expandVars(data []byte) []byte {
 // these say; they do not reach the fio engine either, so that its rows
 // are measured as the others.
 var ignoredOptions = map[string]bool{
-	"group_reporting": true, "norandommap": true, "randrepeat": true, "new_group": true,
-	"thread": true, "invalidate": true, "percentile_list": true, "stats": true,
+	"group_reporting": true, "new_group": true,
+	"thread": true, "invalidate": true, "stats": true,
 	"clat_percentiles": true, "slat_percentiles": true, "lat_percentiles": true,
 	"disable_lat": true, "disable_clat": true, "disable_slat": true, "disable_bw_measurement": true,
 	"gtod_reduce": true, "unified_rw_reporting": true, "kb_base": true, "per_job_logs": true,
@@ -311,8 +311,25 @@ func ApplyOption(j *Job, name, val string) error {
 		var ms int
 		ms, err = strconv.Atoi(val)
 		j.LogAvg = time.Duration(ms) * time.Millisecond
+	case "norandommap":
+		j.NoRandomMap, err = parseBool(val)
+	case "randrepeat":
+		j.RandRepeat, err = parseBool(val)
+	case "percentile_list":
+		j.Percentiles = nil
+		for _, f := range strings.Split(val, ":") {
+			q, perr := strconv.ParseFloat(f, 64)
+			if perr != nil || q <= 0 || q > 100 {
+				return fmt.Errorf("%q is not a percentile", f)
+			}
+			j.Percentiles = append(j.Percentiles, q)
+		}
 	case "wait_for":
 		j.WaitFor = val
+	case "continue_on_error":
+		j.ContinueOn, err = parseContinue(val)
+	case "verify_fatal":
+		j.VerifyFatal, err = parseBool(val)
 	case "exitall":
 		j.ExitAll, err = parseBool(val)
 	case "number_ios":
@@ -457,6 +474,22 @@ func parseRate(val string) ([2]int64, error) {
 		out[1] = out[0]
 	}
 	return out, nil
+}
+
+// parseContinue reads continue_on_error: none, read, write, io (reads
+// and writes), verify, all, or 0 and 1.
+func parseContinue(val string) (map[string]bool, error) {
+	kinds := map[string][]string{"none": nil, "0": nil, "read": {"read"}, "write": {"write"}, "io": {"read", "write"},
+		"verify": {"verify"}, "all": {"read", "write", "verify"}, "1": {"read", "write", "verify"}}
+	ks, ok := kinds[val]
+	if !ok {
+		return nil, fmt.Errorf("want none, read, write, io, verify or all")
+	}
+	m := map[string]bool{}
+	for _, k := range ks {
+		m[k] = true
+	}
+	return m, nil
 }
 
 // parseVerify reads verify=: the checksums iobench has (crc32c-intel is

@@ -30,15 +30,18 @@ type Result struct {
 	Lat     Percentiles   `json:"lat_ns"` // completion latency: submit to completion
 	// Read and Write are the I/Os of each direction apart (fio's read and
 	// write); Lat above combines them for the Go engines.
-	Read        DirResult   `json:"read"`
-	Write       DirResult   `json:"write"`
-	Slat        Percentiles `json:"slat_ns"` // submission latency: one Submit (or io_uring_enter) call
-	CPUUser     float64     `json:"cpu_user_s"`
-	CPUSys      float64     `json:"cpu_sys_s"`
-	CPUPerIONs  float64     `json:"cpu_ns_per_io"`
-	Errors      int64       `json:"errors"`
-	VerifyErrs  int64       `json:"verify_errors"`
-	VerifyFirst string      `json:"verify_first,omitempty"` // the first failure, naming its offset
+	Read       DirResult   `json:"read"`
+	Write      DirResult   `json:"write"`
+	Slat       Percentiles `json:"slat_ns"` // submission latency: one Submit (or io_uring_enter) call
+	CPUUser    float64     `json:"cpu_user_s"`
+	CPUSys     float64     `json:"cpu_sys_s"`
+	CPUPerIONs float64     `json:"cpu_ns_per_io"`
+	Errors     int64       `json:"errors"`
+	// Failed: an error ended the job (fio's default; continue_on_error
+	// goes on past the kinds it names).
+	Failed      bool   `json:"failed,omitempty"`
+	VerifyErrs  int64  `json:"verify_errors"`
+	VerifyFirst string `json:"verify_first,omitempty"` // the first failure, naming its offset
 	// VerifiedReads are the reads checked, in the run and in the verify
 	// phase after the writes (do_verify).
 	VerifiedReads int64      `json:"verified_reads,omitempty"`

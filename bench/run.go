@@ -26,6 +26,8 @@ type fileRun struct {
 // up before its queues start; shared by them after.
 type jobRun struct {
 	job    *Job
+	seed   uint64      // the job's seed, or with randrepeat=0 one of this run's
+	failed atomic.Bool // an error ended the job (continue_on_error, verify_fatal)
 	w      *window
 	clones []*cloneRun
 	stamp  *stamper
@@ -55,6 +57,15 @@ type cloneFile struct {
 	base, size int64
 	seq        [2]atomic.Int64
 	verified   atomic.Int64 // the verify phase's next position
+	perm       permutation  // the random map's order (not with norandommap)
+	randPos    atomic.Uint64
+}
+
+// randomBlocks is how many random offsets a region of size bytes has:
+// multiples of the alignment that leave room for the largest block.
+func randomBlocks(j *Job, size int64) uint64 {
+	unit := max(j.minBS(), j.BlockAlign)
+	return uint64(max((size-j.BS)/unit+1, 1))
 }
 
 // issue reports whether another I/O of size bytes may start: the clone's
@@ -84,7 +95,10 @@ func newGroupRun(engine string, jobs []Job, pass map[string]*fileRun, start time
 	index := map[*fileRun]int{}
 	for i := range jobs {
 		job := &jobs[i]
-		jr := &jobRun{job: job, stamp: newStamper(job)}
+		jr := &jobRun{job: job, stamp: newStamper(job), seed: job.Seed}
+		if !job.RandRepeat {
+			jr.seed = uint64(time.Now().UnixNano())
+		}
 		for c := range job.NumJobs {
 			cr := &cloneRun{index: c, total: job.CloneBytes(), maxOps: job.NumberIOs, start: start.Add(job.StartDelay)}
 			for _, spec := range job.Files(c) {
@@ -97,6 +111,10 @@ func newGroupRun(engine string, jobs []Job, pass map[string]*fileRun, start time
 				}
 				g.direct[fr.handle] = g.direct[fr.handle] || job.Direct
 				cr.files = append(cr.files, cloneFile{f: fr, base: spec.Base, size: spec.Size})
+				if job.RW.random() && !job.NoRandomMap {
+					cf := &cr.files[len(cr.files)-1]
+					cf.perm = newPermutation(randomBlocks(job, spec.Size), jr.seed^uint64(c)<<32^uint64(len(cr.files))<<48)
+				}
 			}
 			jr.clones = append(jr.clones, cr)
 		}
@@ -146,6 +164,7 @@ func (g *groupRun) run(engine string, perJob func(j *Job) int, queue func(jr *jo
 	var first error
 	for k, jr := range g.jobs {
 		r, err := jr.w.finish(engine, *jr.job, qs[k])
+		r.Failed = jr.failed.Load()
 		if err == nil && jr.job.logging() {
 			err = writeLogs(jr.job, cloneLogs(len(jr.clones), qs[k]), g.logSuffix)
 		}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // lossyDriver drops every nth write: it sends a read of the block in its
@@ -343,5 +345,47 @@ func TestExitAllAndWaitFor(t *testing.T) {
 	}
 	if _, err := ParseJobFile(strings.NewReader("[a]\nsize=1m\n[b]\nsize=1m\n[c]\nwait_for=a\n"), "."); err == nil {
 		t.Error("wait_for a job two before accepted")
+	}
+}
+
+// failingDriver fails every nth completion with EIO: fault injection on
+// the real engines.
+type failingDriver struct {
+	driver
+	n, seen int
+}
+
+func (d *failingDriver) wait(out []completion) (int, error) {
+	k, err := d.driver.wait(out)
+	for i := range out[:k] {
+		if d.seen++; d.seen%d.n == 0 {
+			out[i].err = unix.EIO
+		}
+	}
+	return k, err
+}
+
+// TestFirstErrorEndsTheJob: an I/O error ends the job, as fio's default
+// continue_on_error=none; continue_on_error=read goes on past read
+// errors. iobench went on past every error, up to 100 per queue.
+func TestFirstErrorEndsTheJob(t *testing.T) {
+	faultDriver = func(d driver, depth int) driver { return &failingDriver{driver: d, n: 20} }
+	defer func() { faultDriver = nil }()
+	job := smallJob(t, RandRead)
+	job.Size, job.TimeBased, job.Runtime, job.IODepth = 1<<20, false, 0, 4
+	r, err := runOn(job, AIOEngine{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r[0].Failed || r[0].Errors == 0 || r[0].Ops >= 256 {
+		t.Errorf("continue_on_error=none: failed %v, %d errors, %d I/Os of 256", r[0].Failed, r[0].Errors, r[0].Ops)
+	}
+	job.ContinueOn = map[string]bool{"read": true}
+	r, err = runOn(job, AIOEngine{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0].Failed || r[0].Errors < 10 || r[0].Ops+r[0].Errors != 256 {
+		t.Errorf("continue_on_error=read: failed %v, %d errors, %d I/Os; want 256 in all", r[0].Failed, r[0].Errors, r[0].Ops)
 	}
 }

@@ -47,9 +47,8 @@ func newJobSource(jr *jobRun, clone *cloneRun, stream uint64, q *queueStats, tim
 	job := jr.job
 	q.clone = clone.index
 	s := &jobSource{jr: jr, job: job, clone: clone, q: q, timedSubmit: timedSubmit, logging: job.logging(),
-		rng: rand.New(rand.NewPCG(job.Seed, stream)), unit: max(job.minBS(), job.BlockAlign)}
-	region := clone.files[0].size
-	s.blocks = uint64(max((region-job.BS)/s.unit+1, 1))
+		rng: rand.New(rand.NewPCG(jr.seed, stream)), unit: max(job.minBS(), job.BlockAlign)}
+	s.blocks = randomBlocks(job, clone.files[0].size)
 	if job.ZipfTheta > 0 && s.blocks > 1 {
 		// rand.Zipf needs s > 1; fio's theta is usually below 1, so map
 		// theta to s = 1 + theta (a skew of the same direction).
@@ -129,6 +128,8 @@ func (s *jobSource) random(cf *cloneFile, size int64) int64 {
 		blk = (s.zipf.Uint64() * 0x9E3779B97F4A7C15) % s.blocks
 	case s.job.Zones != nil:
 		blk = s.zoned()
+	case cf.perm.n > 0: // the random map: each block once per pass, shared by the clone's queues
+		blk = cf.perm.at(cf.randPos.Add(1) - 1)
 	default:
 		blk = s.rng.Uint64N(s.blocks)
 	}
@@ -163,7 +164,7 @@ func (s *jobSource) next(sl *slot, now *time.Time, idle bool) nextState {
 		s.think()
 		*now = time.Now()
 	}
-	if w.halted() || s.q.errs > 100 {
+	if w.halted() || s.jr.failed.Load() || s.q.errs > 100 {
 		return nextStop
 	}
 	if !s.verifying && !now.Before(w.deadline) {
@@ -224,7 +225,7 @@ func (s *jobSource) endWrites() nextState {
 // verifyNext is the verify phase's next read: the clone's next unread
 // piece of its regions (shared by the clone's queues).
 func (s *jobSource) verifyNext() heldOp {
-	unit := s.unit
+	unit := s.job.minBS() // the verified block
 	for s.vfile < len(s.clone.files) {
 		cf := &s.clone.files[s.vfile]
 		limit := cf.size
@@ -310,11 +311,17 @@ func (s *jobSource) done(sl *slot, c completion, at time.Time) {
 		if t := sl.cf.f.verify; write && t != nil {
 			t.forget(sl.off, int64(len(sl.buf)))
 		}
+		if kind := map[bool]string{true: "write", false: "read"}[write]; !s.job.ContinueOn[kind] {
+			s.jr.failed.Store(true) // fio ends the job at its first error
+		}
 		return
 	case sl.kind == opRead && s.jr.stamp != nil && c.res == len(sl.buf):
 		s.q.verify.checked++
 		if err := s.jr.stamp.check(sl.buf, sl.off, sl.cf.f.verify, s.verifying); err != nil {
 			s.q.verify.fail(err)
+			if s.job.VerifyFatal && !s.job.ContinueOn["verify"] {
+				s.jr.failed.Store(true)
+			}
 		}
 	}
 	if w := s.jr.w; !sl.kind.isSync() && w.measuring(at) {

@@ -196,6 +196,9 @@ func execute(o *options, stdout, stderr io.Writer) (int, error) {
 			if r.VerifyErrs > 0 {
 				return sigCode(), fmt.Errorf("%s on %s: %d blocks failed verification; the first: %s", r.Engine, r.Job, r.VerifyErrs, r.VerifyFirst)
 			}
+			if r.Failed {
+				return sigCode(), fmt.Errorf("%s on %s: an I/O error ended the job (continue_on_error goes on): %s", r.Engine, r.Job, r.Note)
+			}
 		}
 	}
 	return sigCode(), nil
