@@ -25,50 +25,62 @@ var spaceFilesystems = []loopFS{
 // space is freed the same handle writes again.
 func TestENOSPCKeepsExactSize(t *testing.T) {
 	for _, fs := range spaceFilesystems {
-		t.Run(fs.name, func(t *testing.T) {
-			dir := fs.mount(t)
-			filler := filepath.Join(dir, "filler")
-			if err := os.WriteFile(filler, make([]byte, 4<<20), 0o644); err != nil {
-				t.Fatal(err)
+		for _, syncData := range []bool{false, true} {
+			name := fs.name
+			if syncData {
+				name += "-syncdata" // a log: its append-ahead is written with zeros
 			}
-			rt := newRuntime(t, Config{})
-			path := filepath.Join(dir, "data")
-			f := openFile(t, rt, path)
-			var want []byte
-			failures := fillUntilENOSPC(t, f, &want, 0)
-			if failures == 0 {
-				t.Fatal("the filesystem never ran out of space")
-			}
-			// Synced first, the kernel's size is the logical size: a
-			// failed Allocate must not leave it above.
-			checkSizeAfterSync(t, f, path, int64(len(want)), "after ENOSPC")
-			if err := f.Allocate(f.Size(), 16<<20); !errors.Is(err, syscall.ENOSPC) {
-				t.Errorf("Allocate of 16 MiB on a full filesystem: %v, want ENOSPC", err)
-			}
-			checkSizeAfterSync(t, f, path, int64(len(want)), "after a failed Allocate")
-			if _, err := f.WriteAt(make([]byte, 1<<20), int64(len(want))); !errors.Is(err, syscall.ENOSPC) {
-				t.Errorf("1 MiB append on a full filesystem: %v, want ENOSPC", err)
-			}
-			checkSizeAfterSync(t, f, path, int64(len(want)), "after a failed append")
-			// Space freed: the same handle goes on writing.
-			if err := os.Remove(filler); err != nil {
-				t.Fatal(err)
-			}
-			rec := bytes.Repeat([]byte{0x77}, 70000)
-			if _, err := f.WriteAt(rec, int64(len(want))); err != nil {
-				t.Fatalf("write after space was freed: %v", err)
-			}
-			want = append(want, rec...)
-			checkSizeAfterSync(t, f, path, int64(len(want)), "after space was freed")
-			closeAndCheckDisk(t, f, path, want)
-		})
+			t.Run(name, func(t *testing.T) { enospcKeepsExactSize(t, fs, syncData) })
+		}
 	}
+}
+
+func enospcKeepsExactSize(t *testing.T, fs loopFS, syncData bool) {
+	dir := fs.mount(t)
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt := newRuntime(t, Config{})
+	path := filepath.Join(dir, "data")
+	f := openFile(t, rt, path)
+	var want []byte
+	failures := fillUntilENOSPC(t, f, &want, 0, syncData)
+	if failures == 0 {
+		t.Fatal("the filesystem never ran out of space")
+	}
+	if z := rt.Stats().ZeroedAhead; syncData != (z > 0) {
+		t.Errorf("%d bytes zeroed ahead with SyncData %v: the case meant is not the one played", z, syncData)
+	}
+	// Synced first, the kernel's size is the logical size: a
+	// failed Allocate must not leave it above.
+	checkSizeAfterSync(t, f, path, int64(len(want)), "after ENOSPC")
+	if err := f.Allocate(f.Size(), 16<<20); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Allocate of 16 MiB on a full filesystem: %v, want ENOSPC", err)
+	}
+	checkSizeAfterSync(t, f, path, int64(len(want)), "after a failed Allocate")
+	if _, err := f.WriteAt(make([]byte, 1<<20), int64(len(want))); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("1 MiB append on a full filesystem: %v, want ENOSPC", err)
+	}
+	checkSizeAfterSync(t, f, path, int64(len(want)), "after a failed append")
+	// Space freed: the same handle goes on writing.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	rec := bytes.Repeat([]byte{0x77}, 70000)
+	if _, err := f.WriteAt(rec, int64(len(want))); err != nil {
+		t.Fatalf("write after space was freed: %v", err)
+	}
+	want = append(want, rec...)
+	checkSizeAfterSync(t, f, path, int64(len(want)), "after space was freed")
+	closeAndCheckDisk(t, f, path, want)
 }
 
 // fillUntilENOSPC appends unaligned records to f (WriteAt at its size)
 // until three in a row fail, adding what was acknowledged to want, and
 // returns how many failed. Every failure must be ENOSPC.
-func fillUntilENOSPC(t *testing.T, f *File, want *[]byte, seed int) int {
+// With syncData, each acknowledged write is followed by SyncData.
+func fillUntilENOSPC(t *testing.T, f *File, want *[]byte, seed int, syncData bool) int {
 	t.Helper()
 	failures, inRow := 0, 0
 	for i := 0; inRow < 3 && len(*want) < 64<<20; i++ {
@@ -91,6 +103,11 @@ func fillUntilENOSPC(t *testing.T, f *File, want *[]byte, seed int) int {
 		}
 		inRow = 0
 		*want = append(*want, rec...)
+		if syncData {
+			if err := f.SyncData(); err != nil {
+				t.Fatalf("SyncData after write %d: %v", i, err)
+			}
+		}
 	}
 	return failures
 }

@@ -56,6 +56,11 @@ type inode struct {
 	held      []*request  // writes submitted while a barrier drains: they wait for it
 	draining  atomic.Bool // a barrier is parked (read without the lock on Submit)
 
+	// lastSyncData is when an fdatasync of the file last completed (unix
+	// ns; 0: never): a file synced so as it grows gets its append-ahead
+	// written with zeros (zeroAheadLocked).
+	lastSyncData atomic.Int64
+
 	mu         sync.Mutex // size changes: extension, cut-back, truncate, allocate, append reservations
 	step       int64      // current append-ahead step (guarded by mu)
 	lastExtend time.Time  // (guarded by mu)

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nowaitio/nowait/bio"
 	"github.com/nowaitio/nowait/ring"
@@ -163,6 +164,9 @@ func (rt *Runtime) settle(r *request, n int, err error) {
 		f.ino.writeDone()
 	case OpFsync, OpFdatasync:
 		rt.stats.syncs.Add(1)
+		if r.op == OpFdatasync && err == nil {
+			f.ino.lastSyncData.Store(time.Now().UnixNano())
+		}
 	case OpAllocate:
 		rt.stats.allocations.Add(1)
 		f.ino.writeDone()

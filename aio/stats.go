@@ -20,6 +20,7 @@ type Stats struct {
 	RMW                   uint64 // edge units read (or zero-filled), merged and rewritten
 	Bounces               uint64 // I/Os copied through an aligned bounce buffer
 	Extensions            uint64 // append-ahead steps (fallocate ahead of appends)
+	ZeroedAhead           uint64 // bytes of append-ahead written with zeros (a file synced with SyncData: zeroAheadLocked)
 	CutBacks              uint64 // Sync/Close cutting the append-ahead tail back to the logical size
 	Syncs                 uint64
 	Allocations           uint64 // OpAllocate requests done
@@ -37,7 +38,7 @@ type Stats struct {
 type counters struct {
 	fastReads, fastWrites, slowReads, slowWrites, kernelEAGAIN atomic.Uint64
 	zeroFilled, rmw, bounces, extensions, cutBacks, syncs      atomic.Uint64
-	allocations, ringRefused, callerDriven                     atomic.Uint64
+	allocations, ringRefused, callerDriven, zeroedAhead        atomic.Uint64
 	bytesRead, bytesWritten                                    atomic.Uint64
 	inFlight, bufferedFiles, fixedFiles                        atomic.Int64
 	slowUnaligned, slowExtend, slowAllocate, slowSubBlock      atomic.Uint64
@@ -53,7 +54,7 @@ func (c *counters) snapshot() Stats {
 		CutBacks: c.cutBacks.Load(), Syncs: c.syncs.Load(), Allocations: c.allocations.Load(), RingRefused: c.ringRefused.Load(), CallerDriven: c.callerDriven.Load(),
 		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
 		InFlight: c.inFlight.Load(), BufferedFiles: c.bufferedFiles.Load(),
-		FixedFiles:    c.fixedFiles.Load(),
+		FixedFiles: c.fixedFiles.Load(), ZeroedAhead: c.zeroedAhead.Load(),
 		SlowUnaligned: c.slowUnaligned.Load(), SlowExtend: c.slowExtend.Load(),
 		SlowAllocate: c.slowAllocate.Load(), SlowSubBlock: c.slowSubBlock.Load(),
 		SlowLockBusy: c.slowLockBusy.Load(), SlowOther: c.slowOther.Load(),
