@@ -24,7 +24,9 @@
 // aligned overwrites of allocated storage. Everything else goes to a
 // worker, which does the serialisation itself: appends extend the file
 // ahead of the writes (fallocate in steps of 1 MiB doubling to 64 MiB, so
-// that the next appends are overwrites), unaligned writes become
+// that the next appends are overwrites; for a file synced with SyncData as
+// it grows, a log, 1 MiB steps written with zeros, so that each commit's
+// fdatasync converts no unwritten extent), unaligned writes become
 // read-modify-writes of their edge units under an exclusive range lock
 // (package bio), and a fast I/O the kernel refused with EAGAIN is retried
 // without NOWAIT. Fast writes take the same range locks shared, without
