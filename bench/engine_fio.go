@@ -148,6 +148,9 @@ func (e FioEngine) jobArgs(job Job) []string {
 			args = append(args, "--"+l.opt+"="+l.prefix)
 		}
 	}
+	if job.LogOffset {
+		args = append(args, "--log_offset=1")
+	}
 	if job.LogAvg > 0 {
 		args = append(args, "--log_avg_msec="+itoa(job.LogAvg.Milliseconds()))
 	}

@@ -117,6 +117,7 @@ type Job struct {
 	// averaging period (log_avg_msec; 0: the latency log has every I/O).
 	LatLog, BWLog, IOPSLog string
 	LogAvg                 time.Duration
+	LogOffset              bool // the latency log has each I/O's offset (fio's log_offset)
 	// NoRandomMap: random offsets are drawn with replacement (fio's
 	// norandommap); without it every block of the region comes up once
 	// per pass, in a random order (fio's random map). RandRepeat: the
@@ -192,8 +193,8 @@ func (j *Job) Validate() error {
 		return errors.New("fsync must not be negative")
 	case j.NrFiles < 1 || j.NrFiles > 4096:
 		return fmt.Errorf("nrfiles %d outside 1..4096", j.NrFiles)
-	case j.FileSize < 0 || j.Offset < 0 || j.OffsetIncrement < 0 || j.SeqMod < 0:
-		return errors.New("filesize, offset, offset_increment and the rw modifier must not be negative")
+	case j.FileSize < 0 || j.Offset < 0 || j.OffsetIncrement < 0 || j.SeqMod < 0 && (j.RW.random() || j.SeqMod <= -j.Files(0)[0].Size):
+		return errors.New("filesize, offset, offset_increment and a random rw modifier must not be negative, nor a step back past the region")
 	case j.Loops < 1:
 		return fmt.Errorf("loops %d: at least 1", j.Loops)
 	case j.StartDelay < 0 || j.Think < 0 || j.ThinkSpin < 0 || j.ThinkSpin > j.Think && j.Think > 0:

@@ -307,6 +307,8 @@ func ApplyOption(j *Job, name, val string) error {
 		default:
 			j.IOPSLog = prefix
 		}
+	case "log_offset":
+		j.LogOffset, err = parseBool(val)
 	case "log_avg_msec":
 		var ms int
 		ms, err = strconv.Atoi(val)
@@ -429,12 +431,18 @@ func parseRW(j *Job, val string) error {
 	}
 	var err error
 	if j.RW.random() { // a count of I/Os before a new random offset
-		j.SeqMod, err = strconv.ParseInt(mod, 10, 64)
-	} else { // a hole after every I/O
-		j.SeqMod, err = ParseSize(mod)
+		if j.SeqMod, err = strconv.ParseInt(mod, 10, 64); err != nil || j.SeqMod < 0 {
+			return fmt.Errorf("%q is not a count of I/Os", mod)
+		}
+		return nil
 	}
-	if err != nil || j.SeqMod < 0 {
-		return fmt.Errorf("%q is not an offset modifier (iobench does not seek backwards)", mod)
+	// A hole after every I/O, or with a minus a step back (backwards).
+	back := strings.HasPrefix(mod, "-")
+	if j.SeqMod, err = ParseSize(strings.TrimPrefix(mod, "-")); err != nil {
+		return fmt.Errorf("%q is not an offset modifier (a size, or -size to go back)", mod)
+	}
+	if back {
+		j.SeqMod = -j.SeqMod
 	}
 	return nil
 }

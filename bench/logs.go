@@ -11,7 +11,8 @@ import (
 // fio's log files (write_lat_log, write_bw_log, write_iops_log), one per
 // clone, numbered from 1: PREFIX_lat.N.log, PREFIX_bw.N.log,
 // PREFIX_iops.N.log, with fio's lines "msec, value, direction, bs,
-// offset". The latency log has an entry per I/O (its latency in ns from
+// priority" (with log_offset, "msec, value, direction, bs, offset,
+// priority"; iobench sets no priorities: 0). The latency log has an entry per I/O (its latency in ns from
 // before the submit call: fio's lat, not clat), or with log_avg_msec the
 // mean of each period; the bandwidth (KiB/s) and IOPS logs have one per
 // period of min(500 ms, log_avg_msec), as fio's bwavgtime and iopsavgtime
@@ -45,17 +46,17 @@ func writeLogs(j *Job, clones [][]logEntry, suffix string) error {
 		sort.Slice(entries, func(a, b int) bool { return entries[a].at < entries[b].at })
 		n := c + 1
 		if j.LatLog != "" {
-			if err := writeLog(fmt.Sprintf("%s%s_lat.%d.log", j.LatLog, suffix, n), latLines(entries, j.LogAvg)); err != nil {
+			if err := writeLog(fmt.Sprintf("%s%s_lat.%d.log", j.LatLog, suffix, n), latLines(entries, j.LogAvg), j.LogOffset); err != nil {
 				return err
 			}
 		}
 		if j.BWLog != "" {
-			if err := writeLog(fmt.Sprintf("%s%s_bw.%d.log", j.BWLog, suffix, n), rateLines(entries, j.avgPeriod(), true)); err != nil {
+			if err := writeLog(fmt.Sprintf("%s%s_bw.%d.log", j.BWLog, suffix, n), rateLines(entries, j.avgPeriod(), true), j.LogOffset); err != nil {
 				return err
 			}
 		}
 		if j.IOPSLog != "" {
-			if err := writeLog(fmt.Sprintf("%s%s_iops.%d.log", j.IOPSLog, suffix, n), rateLines(entries, j.avgPeriod(), false)); err != nil {
+			if err := writeLog(fmt.Sprintf("%s%s_iops.%d.log", j.IOPSLog, suffix, n), rateLines(entries, j.avgPeriod(), false), j.LogOffset); err != nil {
 				return err
 			}
 		}
@@ -64,7 +65,7 @@ func writeLogs(j *Job, clones [][]logEntry, suffix string) error {
 }
 
 // logLine is one line of a log: msec, value, direction (0 read, 1 write),
-// bs, offset.
+// bs, offset (written with log_offset only).
 type logLine struct {
 	ms, value int64
 	dir       int
@@ -132,14 +133,18 @@ func periods(es []logEntry, period time.Duration, value func(sum [2]float64, n [
 	return out
 }
 
-func writeLog(path string, lines []logLine) error {
+func writeLog(path string, lines []logLine, withOffset bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("log: %w", err)
 	}
 	w := bufio.NewWriter(f)
 	for _, l := range lines {
-		fmt.Fprintf(w, "%d, %d, %d, %d, %d\n", l.ms, l.value, l.dir, l.bs, l.off)
+		if withOffset {
+			fmt.Fprintf(w, "%d, %d, %d, %d, %d, 0\n", l.ms, l.value, l.dir, l.bs, l.off)
+		} else {
+			fmt.Fprintf(w, "%d, %d, %d, %d, 0\n", l.ms, l.value, l.dir, l.bs)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

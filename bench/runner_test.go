@@ -389,3 +389,25 @@ func TestFirstErrorEndsTheJob(t *testing.T) {
 		t.Errorf("continue_on_error=read: failed %v, %d errors, %d I/Os; want 256 in all", r[0].Failed, r[0].Errors, r[0].Ops)
 	}
 }
+
+// TestBackwardsAsFio: rw=read:-8k with 4 KiB blocks over 64 KiB reads
+// backwards in the order fio 3.33 does (its latency log with log_offset:
+// 0, 57344, 53248, ... 4096, 0); it was refused.
+func TestBackwardsAsFio(t *testing.T) {
+	jobs, err := ParseJobFile(strings.NewReader("[b]\nbs=4k\nrw=read:-8k\nsize=64k\nfilename=x\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := jobs[0]
+	if job.SeqMod != -8192 {
+		t.Fatalf("rw=read:-8k: modifier %d", job.SeqMod)
+	}
+	g := newGroupRun("t", []Job{job}, map[string]*fileRun{"x": {}}, time.Now())
+	s := newJobSource(g.jobs[0], g.jobs[0].clones[0], 0, newQueueStats(), false)
+	want := []int64{0, 57344, 53248, 49152, 45056, 40960, 36864, 32768, 28672, 24576, 20480, 16384, 12288, 8192, 4096, 0, 57344}
+	for i, w := range want {
+		if off := s.draw().off; off != w {
+			t.Fatalf("I/O %d at %d, fio's at %d", i, off, w)
+		}
+	}
+}

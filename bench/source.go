@@ -93,20 +93,24 @@ func (s *jobSource) draw() heldOp {
 }
 
 // sequential takes the clone's next position in the direction (shared by
-// the clone's queues), a hole of SeqMod after it, wrapping at the region.
+// the clone's queues), a hole of SeqMod after it (or, negative, a step
+// back), wrapping at the region's ends as fio does.
 func (s *jobSource) sequential(cf *cloneFile, size int64, write bool) int64 {
 	pos := &cf.seq[0]
 	if write {
 		pos = &cf.seq[1]
 	}
-	step := size + s.job.SeqMod
+	step := size + s.job.SeqMod // negative: backwards (rw=read:-8k)
 	for {
 		old := pos.Load()
-		p, np := old, old+step
-		if p+size > cf.size {
-			p, np = 0, step
+		p := old
+		if p < 0 { // backwards past the start: fio goes on from the end
+			p += cf.size - size
 		}
-		if pos.CompareAndSwap(old, np) {
+		if p < 0 || p+size > cf.size {
+			p = 0
+		}
+		if pos.CompareAndSwap(old, p+step) {
 			return p
 		}
 	}
