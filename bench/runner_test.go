@@ -188,7 +188,6 @@ func TestPacing(t *testing.T) {
 	}
 	for _, x := range r {
 		if x.IOPS > 440 || x.IOPS < 200 { // below: the machine's stalls, not the cap
-
 			t.Errorf("%s: rate_iops=400 ran at %.0f IOPS", x.Engine, x.IOPS)
 		}
 	}
