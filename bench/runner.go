@@ -169,7 +169,7 @@ type usage struct {
 	unit    int64
 }
 
-func usages(jobs []Job) ([]string, map[string]*usage) {
+func usages(jobs []Job) ([]string, map[string]*usage, error) {
 	var order []string
 	us := map[string]*usage{}
 	for i := range jobs {
@@ -192,18 +192,14 @@ func usages(jobs []Job) ([]string, map[string]*usage) {
 				if u.verify == nil {
 					u.verify = j
 				}
-				u.unit = minNonZero(u.unit, j.minBS())
+				if u.unit != 0 && u.unit != j.minBS() {
+					return nil, nil, fmt.Errorf("jobs %s and %s verify %s in blocks of %d and %d bytes: a verified block is the job's smallest block size, and both must check the same blocks", u.verify.Name, j.Name, f.Path, u.unit, j.minBS())
+				}
+				u.unit = j.minBS()
 			}
 		}
 	}
-	return order, us
-}
-
-func minNonZero(a, b int64) int64 {
-	if a == 0 {
-		return b
-	}
-	return min(a, b)
+	return order, us, nil
 }
 
 // layout makes every file of the jobs ready for a pass and returns the
@@ -213,7 +209,10 @@ func minNonZero(a, b int64) int64 {
 // removed instead: fio lays it out itself, as its verify expects (it
 // refuses iobench's verify headers as foreign data).
 func (r *Runner) layout(jobs []Job, forFio bool) (map[string]*fileRun, error) {
-	order, us := usages(jobs)
+	order, us, err := usages(jobs)
+	if err != nil {
+		return nil, err
+	}
 	pass := map[string]*fileRun{}
 	for _, path := range order {
 		u := us[path]

@@ -440,3 +440,17 @@ func TestLayoutStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyBlocksMustAgree: two jobs verifying one file in different
+// block sizes are refused by name (their headers would lie at different
+// places, and each would fail the other's blocks).
+func TestVerifyBlocksMustAgree(t *testing.T) {
+	dir := t.TempDir()
+	jobs, err := ParseJobFile(strings.NewReader("[global]\nsize=1m\nverify=crc32c\nfilename="+dir+"/v\n[a]\nrw=write\nbs=16k\n[b]\nstonewall\nrw=read\nbs=4k\n"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Runner{Engines: []Engine{PsyncEngine{}}}).Run(jobs); err == nil || !strings.Contains(err.Error(), "16384 and 4096") {
+		t.Errorf("verify in 16k and 4k blocks of one file: %v, want refused naming both", err)
+	}
+}
