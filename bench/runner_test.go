@@ -324,11 +324,12 @@ func TestLogsAsFio(t *testing.T) {
 	}
 }
 
-// TestExitAllAndWaitFor: exitall ends the group when its job ends;
+// TestExitAllAndWaitFor: exitall ends the group when its job ends (the
+// short job is paced, a quarter second, so that the long one is running);
 // wait_for the job before is a stonewall, wait_for another is refused.
 func TestExitAllAndWaitFor(t *testing.T) {
 	dir := t.TempDir()
-	jobs, err := ParseJobFile(strings.NewReader("[global]\nsize=4m\ndirectory="+dir+"\n[short]\nrw=read\nexitall\n[long]\nrw=randread\ntime_based\nruntime=20s\n"), ".")
+	jobs, err := ParseJobFile(strings.NewReader("[global]\nsize=4m\ndirectory="+dir+"\n[short]\nrw=read\nexitall\nrate_iops=4000\n[long]\nrw=randread\ntime_based\nruntime=20s\n"), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
