@@ -346,3 +346,79 @@ func TestRingRefusedMidRun(t *testing.T) {
 		})
 	}
 }
+
+// TestRingRefusedWithIOInFlight: a Context's ring refuses io_uring_enter
+// for good while 32 writes it took are in the kernel: every write still
+// completes through GetEvents, exactly once, with its data on disk, and
+// what comes after goes to the workers. (TestRingRefusedMidRun refuses
+// between requests, with nothing in the kernel.)
+func TestRingRefusedWithIOInFlight(t *testing.T) {
+	skipWithoutRing(t, "injects into the io_uring backend's rings")
+	var refuse atomic.Bool
+	var allow atomic.Int32 // enters still let through after the refusal starts
+	testExecHook = func(s *ringExec) {
+		s.ring.InjectEnterFaults(func() unix.Errno {
+			if refuse.Load() && allow.Add(-1) < 0 {
+				return unix.EPERM
+			}
+			return 0
+		})
+	}
+	defer func() { testExecHook = nil }()
+	rt := newRuntime(t, Config{})
+	// A context's ring took the writes in Submit's own enter. A shard
+	// takes them in an enter of its own, after Submit returns: one more
+	// enter is let through for it, so that they are in the kernel when
+	// the ring refuses.
+	allowed := int32(0)
+	if rt.cfg.ShardContexts {
+		allowed = 1
+	}
+	f := openFile(t, rt, tempPath(t))
+	if err := f.Allocate(0, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := rt.NewContext(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	for round := range 5 {
+		refuse.Store(false)
+		allow.Store(allowed)
+		cbs := make([]*IOCB, 32)
+		for i := range cbs {
+			buf := AlignedBuffer(4096)
+			for k := range buf {
+				buf[k] = byte(i + round*32 + 1)
+			}
+			cbs[i] = &IOCB{Op: OpWrite, File: f, Buf: buf, Offset: int64(i) * 4096, UserData: uint64(i)}
+		}
+		if _, err := ctx.Submit(cbs...); err != nil {
+			t.Fatal(err)
+		}
+		refuse.Store(true) // the writes are in the kernel, or on their way
+		seen := make([]bool, 32)
+		events := make([]Event, 32)
+		for got := 0; got < 32; {
+			n, err := ctx.GetEvents(1, events, 10*time.Second)
+			if err != nil || n == 0 {
+				t.Fatalf("round %d: GetEvents %d, %v after %d of 32 (in-flight work is stuck)", round, n, err, got)
+			}
+			for _, ev := range events[:n] {
+				i := ev.IOCB.UserData
+				if ev.Err != nil || seen[i] {
+					t.Fatalf("round %d: write %d: %v (seen before: %v)", round, i, ev.Err, seen[i])
+				}
+				seen[i] = true
+			}
+			got += n
+		}
+		buf := make([]byte, 4096)
+		for i := range 32 {
+			if _, err := f.ReadAt(buf, int64(i)*4096); err != nil || buf[0] != byte(i+round*32+1) || buf[4095] != byte(i+round*32+1) {
+				t.Fatalf("round %d: block %d: %v, %d", round, i, err, buf[0])
+			}
+		}
+	}
+}
