@@ -20,12 +20,11 @@ import (
 // overwrites of unwritten storage, which the kernel does without
 // blocking. A file synced with SyncData as it grows (a log) gets the new
 // range written with zeros instead (zeroFillLocked), in steps of
-// AppendStepMin that do not grow. A write farther out preallocates around itself only: the
-// gap stays a hole, as os.File leaves it, and takes no storage. Where the
-// filesystem's policy is GrowByWrite (btrfs), nothing is preallocated and
-// the write extends the file itself. ino.mu is
-// held; f is the handle whose write it is (its runtime's step bounds and
-// stats).
+// AppendStepMin that do not grow. A write farther out preallocates around
+// itself only: the gap stays a hole, as os.File leaves it, and takes no
+// storage. Where the filesystem's policy is GrowByWrite (btrfs), nothing
+// is preallocated and the write extends the file itself. ino.mu is held;
+// f is the handle whose write it is (its runtime's step bounds and stats).
 func (ino *inode) extendLocked(f *File, off, end int64) error {
 	_, kernel := ino.prov.Sizes()
 	if end <= kernel || ino.prov.Policy().Growth != iomap.GrowAhead {
@@ -79,7 +78,8 @@ func (ino *inode) extendLocked(f *File, off, end int64) error {
 // held.
 func (ino *inode) zeroAheadLocked(from int64) bool {
 	last := ino.lastSyncData.Load()
-	return last != 0 && time.Since(time.Unix(0, last)) < time.Second && from%ino.align.Offset == 0
+	a := max(ino.align.Offset, 1)
+	return last != 0 && time.Since(time.Unix(0, last)) < time.Second && from%a == 0
 }
 
 // zeroFillLocked writes zeros over [off, off+n), growing the kernel's
