@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nowaitio/nowait/aio"
 )
 
 // Engine runs a group of jobs at once (fio's jobs between stonewalls) and
@@ -336,19 +334,6 @@ func fillBlock(b []byte, seed uint64) {
 			b[i+k] = byte(x>>(8*k)) | 1
 		}
 	}
-}
-
-// queueSlots makes a queue's depth aligned buffers, filled with data, and
-// the stack of their free slot numbers.
-func queueSlots(job Job, depth int, stream uint64) ([][]byte, []int) {
-	bufs := make([][]byte, depth)
-	free := make([]int, 0, depth)
-	for i := range depth {
-		bufs[i] = aio.AlignedBuffer(int(job.BS))
-		fillBlock(bufs[i], uint64(i)+stream<<32)
-		free = append(free, i)
-	}
-	return bufs, free
 }
 
 // appendAt takes the offset of the next append of size bytes. Past the

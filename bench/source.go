@@ -315,7 +315,11 @@ func (s *jobSource) done(sl *slot, c completion, at time.Time) {
 		if t := sl.cf.f.verify; write && t != nil {
 			t.forget(sl.off, int64(len(sl.buf)))
 		}
-		if kind := map[bool]string{true: "write", false: "read"}[write]; !s.job.ContinueOn[kind] {
+		kind := "read"
+		if write {
+			kind = "write"
+		}
+		if !s.job.ContinueOn[kind] {
 			s.jr.failed.Store(true) // fio ends the job at its first error
 		}
 		return
