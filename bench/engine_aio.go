@@ -54,7 +54,7 @@ func (e AIOEngine) run(g *groupRun) ([]Result, error) {
 		d := &aioDriver{ctx: ctx, files: files, cbs: make([]aio.IOCB, depth),
 			batch: make([]*aio.IOCB, 0, depth), events: make([]aio.Event, depth)}
 		src := newJobSource(jr, jr.clones[i], uint64(i), q, true)
-		if err := runQueue(d, src, newSlots(depth, jr.job.BS, uint64(i))); err != nil {
+		if err := runQueue(d, src, newSlots(depth, jr.job.BS, uint64(i)), jr.job.batching()); err != nil {
 			q.fail(err)
 		}
 	})
@@ -104,8 +104,8 @@ func (d *aioDriver) submit() (int, error) {
 	return n, err
 }
 
-func (d *aioDriver) wait(out []completion) (int, error) {
-	n, err := d.ctx.GetEvents(1, d.events, 100*time.Millisecond)
+func (d *aioDriver) wait(out []completion, min int) (int, error) {
+	n, err := d.ctx.GetEvents(min, d.events[:len(out)], 100*time.Millisecond)
 	for i, ev := range d.events[:n] {
 		out[i] = completion{idx: int(ev.IOCB.UserData), res: ev.N, err: ev.Err}
 	}

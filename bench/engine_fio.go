@@ -125,6 +125,10 @@ func (e FioEngine) jobArgs(job Job) []string {
 	if job.NoFallocate && job.RW != Append {
 		args = append(args, "--fallocate=none")
 	}
+	// The batching as the Go engines resolve it (fio resolves it alike).
+	b := job.batching()
+	args = append(args, "--iodepth_batch_submit="+strconv.Itoa(b.submit), "--iodepth_batch_complete_min="+strconv.Itoa(job.BatchCompleteMin),
+		"--iodepth_batch_complete_max="+strconv.Itoa(b.reapMax), "--iodepth_low="+strconv.Itoa(b.low))
 	if job.Loops > 1 {
 		args = append(args, "--loops="+strconv.Itoa(job.Loops))
 	}

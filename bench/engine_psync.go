@@ -23,7 +23,7 @@ func (PsyncEngine) run(g *groupRun) ([]Result, error) {
 	return g.run("psync", perJob, func(jr *jobRun, i int, q *queueStats) {
 		clone := jr.clones[i/jr.job.IODepth]
 		src := newJobSource(jr, clone, uint64(i), q, false)
-		if err := runQueue(&psyncDriver{fds: fds}, src, newSlots(1, jr.job.BS, uint64(i))); err != nil {
+		if err := runQueue(&psyncDriver{fds: fds}, src, newSlots(1, jr.job.BS, uint64(i)), batchAll(1)); err != nil {
 			q.fail(err)
 		}
 	})
@@ -61,7 +61,7 @@ func (d *psyncDriver) submit() (int, error) {
 	return 1, nil
 }
 
-func (d *psyncDriver) wait(out []completion) (int, error) {
+func (d *psyncDriver) wait(out []completion, _ int) (int, error) {
 	out[0] = d.done
 	return 1, nil
 }

@@ -36,7 +36,7 @@ func (RingEngine) run(g *groupRun) ([]Result, error) {
 		defer r.Close()
 		d := newRingDriver(r, fds, depth)
 		src := newJobSource(jr, jr.clones[i], uint64(i), q, true)
-		if err := runQueue(d, src, newSlots(depth, jr.job.BS, uint64(i))); err != nil {
+		if err := runQueue(d, src, newSlots(depth, jr.job.BS, uint64(i)), jr.job.batching()); err != nil {
 			q.fail(err)
 		}
 	})
@@ -93,15 +93,16 @@ func (d *ringDriver) submit() (int, error) {
 	return n, nil
 }
 
-func (d *ringDriver) wait(out []completion) (int, error) {
+func (d *ringDriver) wait(out []completion, min int) (int, error) {
 	for t0 := time.Now(); !d.r.CompletionsPending() && time.Since(t0) < pollBeforeSleep; {
 	}
-	if !d.r.CompletionsPending() {
-		if _, err := d.r.SubmitAndWait(1); err != nil && err != unix.EBUSY && err != unix.EAGAIN {
+	n := d.r.Reap(d.cqes[:len(out)])
+	for n < min {
+		if _, err := d.r.SubmitAndWait(uint32(min - n)); err != nil && err != unix.EBUSY && err != unix.EAGAIN {
 			return 0, err
 		}
+		n += d.r.Reap(d.cqes[n:len(out)])
 	}
-	n := d.r.Reap(d.cqes)
 	for i, c := range d.cqes[:n] {
 		out[i] = completion{idx: int(c.UserData), res: max(int(c.Res), 0)}
 		if c.Res < 0 {

@@ -154,12 +154,22 @@ type Job struct {
 	// fallocate and never written (unwritten extents), instead of a file
 	// of written data.
 	Prealloc bool
+
+	// How a queue submits and reaps, as fio's iodepth_batch_submit,
+	// iodepth_batch_complete_min, iodepth_batch_complete_max and
+	// iodepth_low, with fio's defaults in DefaultJob: BatchSubmit I/Os per
+	// submit call (1: each as soon as it is ready; 0: iodepth); a wait
+	// reaps at least BatchCompleteMin (a full queue at least one) and at
+	// most BatchCompleteMax (0: BatchCompleteMin); a full queue is reaped
+	// down to IODepthLow before it fills again (0: iodepth).
+	BatchSubmit, BatchCompleteMin, BatchCompleteMax, IODepthLow int
 }
 
 // DefaultJob is the job iobench runs with no arguments.
 func DefaultJob() Job {
 	return Job{Name: "randread-4k-qd32", RW: RandRead, BS: 4096, IODepth: 32, NumJobs: 1, NrFiles: 1, Loops: 1,
-		Size: 1 << 30, Runtime: 10 * time.Second, TimeBased: true, Direct: true, RWMixRead: 50, Seed: 1, DoVerify: true, ThinkBlocks: 1, RandRepeat: true}
+		Size: 1 << 30, Runtime: 10 * time.Second, TimeBased: true, Direct: true, RWMixRead: 50, Seed: 1, DoVerify: true, ThinkBlocks: 1, RandRepeat: true,
+		BatchSubmit: 1, BatchCompleteMin: 1}
 }
 
 // Validate reports the first thing wrong with the job.
@@ -173,6 +183,8 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("bs %d is not a multiple of 512, which direct I/O needs (use --direct=0)", j.BS)
 	case j.IODepth < 1 || j.IODepth > 4096:
 		return fmt.Errorf("iodepth %d outside 1..4096", j.IODepth)
+	case j.BatchSubmit < 0 || j.BatchCompleteMin < 0 || j.BatchCompleteMax < 0 || j.IODepthLow < 0:
+		return errors.New("iodepth_batch_submit, iodepth_batch_complete_min, iodepth_batch_complete_max and iodepth_low must not be negative")
 	case j.NumJobs < 1 || j.NumJobs > 256:
 		return fmt.Errorf("numjobs %d outside 1..256", j.NumJobs)
 	case j.Size <= 0 && j.FileSize <= 0:
@@ -358,4 +370,36 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration (like 10, 10s, 500ms)", s)
 	}
 	return d, nil
+}
+
+// batching is how a queue submits and reaps: a Job's batch options
+// resolved as fio resolves them.
+type batching struct {
+	submit  int // I/Os per submit call
+	reapMin int // completions a wait waits for (at least one)
+	reapMax int // completions a wait takes at most
+	low     int // a full queue is reaped down to this many in flight
+}
+
+func (j *Job) batching() batching {
+	d := j.IODepth
+	b := batching{submit: j.BatchSubmit, reapMin: j.BatchCompleteMin, reapMax: j.BatchCompleteMax, low: j.IODepthLow}
+	if b.submit == 0 || b.submit > d {
+		b.submit = d
+	}
+	if b.low == 0 || b.low > d {
+		b.low = d
+	}
+	// fio waits for one completion where the minimum is 0 and the queue
+	// is full; this loop waits only when it is full or has nothing to
+	// send, so it always waits for one.
+	b.reapMin = min(max(b.reapMin, 1), d)
+	b.reapMax = min(max(b.reapMax, b.reapMin), d)
+	return b
+}
+
+// batchAll is the batching of a queue that sends all it has in one call
+// and takes every completion there is: the mixed job's.
+func batchAll(depth int) batching {
+	return batching{submit: depth, reapMin: 1, reapMax: depth, low: depth}
 }

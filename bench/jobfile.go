@@ -231,7 +231,10 @@ var sizeOptions = map[string]func(j *Job) *int64{
 var intOptions = map[string]func(j *Job) *int{
 	"iodepth": func(j *Job) *int { return &j.IODepth }, "numjobs": func(j *Job) *int { return &j.NumJobs },
 	"nrfiles": func(j *Job) *int { return &j.NrFiles }, "loops": func(j *Job) *int { return &j.Loops },
-	"thinktime_blocks": func(j *Job) *int { return &j.ThinkBlocks },
+	"thinktime_blocks":     func(j *Job) *int { return &j.ThinkBlocks },
+	"iodepth_batch_submit": func(j *Job) *int { return &j.BatchSubmit }, "iodepth_batch": func(j *Job) *int { return &j.BatchSubmit },
+	"iodepth_batch_complete_min": func(j *Job) *int { return &j.BatchCompleteMin }, "iodepth_batch_complete": func(j *Job) *int { return &j.BatchCompleteMin },
+	"iodepth_batch_complete_max": func(j *Job) *int { return &j.BatchCompleteMax }, "iodepth_low": func(j *Job) *int { return &j.IODepthLow },
 }
 
 // boolOptions are the options whose value is a switch.

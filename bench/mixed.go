@@ -222,7 +222,7 @@ func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
 	var cpu0 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &cpu0)
 	start := time.Now()
-	if err := runQueue(d, m.source(q), newSlots(m.Depth, 4096, 0)); err != nil {
+	if err := runQueue(d, m.source(q), newSlots(m.Depth, 4096, 0), batchAll(m.Depth)); err != nil {
 		return Result{}, err
 	}
 	res := mixedResult("aio", q, start, cpu0)
@@ -253,7 +253,7 @@ func runMixedRing(m MixedJob, files mixedFiles) (Result, error) {
 	var cpu0 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &cpu0)
 	start := time.Now()
-	if err := runQueue(newRingDriver(r, fds, m.Depth), m.source(q), newSlots(m.Depth, 4096, 0)); err != nil {
+	if err := runQueue(newRingDriver(r, fds, m.Depth), m.source(q), newSlots(m.Depth, 4096, 0), batchAll(m.Depth)); err != nil {
 		return Result{}, err
 	}
 	return mixedResult("ring", q, start, cpu0), nil

@@ -47,8 +47,9 @@ type driver interface {
 	// submit sends the queued slots in their order and returns how many
 	// the engine took; the rest come back to the loop unsent (would block).
 	submit() (int, error)
-	// wait returns at least one completion (or none at a timeout).
-	wait(out []completion) (int, error)
+	// wait returns at least min completions and at most len(out) (or
+	// fewer at a timeout).
+	wait(out []completion, min int) (int, error)
 }
 
 // nextState is a source's answer for a free slot.
@@ -74,67 +75,111 @@ type source interface {
 	done(s *slot, c completion, at time.Time)
 }
 
-// runQueue keeps a queue of len(slots) I/Os full: the one loop of every
-// engine (the mixed job's too). It returns a driver's error; the I/Os'
-// own errors are the source's to count.
-func runQueue(d driver, src source, slots []slot) error {
+// runQueue keeps a queue of len(slots) I/Os full, sending and reaping
+// them in batches as b says: the one loop of every engine (the mixed
+// job's too). It returns a driver's error; the I/Os' own errors are the
+// source's to count.
+func runQueue(d driver, src source, slots []slot, b batching) error {
 	if faultDriver != nil {
 		d = faultDriver(d, len(slots))
 	}
-	free := make([]int, 0, len(slots))
+	q := &queueLoop{d: d, src: src, slots: slots, b: b,
+		free: make([]int, 0, len(slots)), queued: make([]int, 0, len(slots)), comps: make([]completion, len(slots))}
 	for i := range slots {
-		free = append(free, i)
+		q.free = append(q.free, i)
 	}
-	queued := make([]int, 0, len(slots))
-	comps := make([]completion, len(slots))
-	inflight, running := 0, true
-	for running || inflight > 0 {
-		now := time.Now()
-		for running && len(free) > 0 {
-			idx := free[len(free)-1]
+	running := true
+	var now time.Time // outside the loop: the source takes its address, and it would move to the heap each time
+	for running || q.inflight > 0 {
+		now = time.Now()
+		for running && len(q.free) > 0 {
+			idx := q.free[len(q.free)-1]
 			s := &slots[idx]
-			st := src.next(s, &now, inflight == 0 && len(queued) == 0)
+			st := src.next(s, &now, q.inflight == 0 && len(q.queued) == 0)
 			if st == nextStop {
 				running = false
 			}
 			if st != nextIssue {
 				break
 			}
-			free = free[:len(free)-1]
+			q.free = q.free[:len(q.free)-1]
 			s.start = now
 			d.queue(idx, s)
-			queued = append(queued, idx)
-		}
-		if len(queued) > 0 {
-			t0 := time.Now()
-			n, err := d.submit()
-			src.submitted(t0, time.Since(t0))
-			if err != nil {
-				return err
+			if q.queued = append(q.queued, idx); len(q.queued) >= b.submit {
+				if err := q.submit(); err != nil {
+					return err
+				}
+				now = time.Now()
 			}
-			for _, idx := range queued[n:] {
-				src.unsent(&slots[idx])
-				free = append(free, idx)
-			}
-			inflight += n
-			queued = queued[:0]
 		}
-		if inflight == 0 {
+		if err := q.submit(); err != nil {
+			return err
+		}
+		if q.inflight == 0 {
 			if running {
 				runtime.Gosched() // a source waiting on another queue's block
 			}
 			continue
 		}
-		n, err := d.wait(comps)
-		if err != nil {
-			return err
+		// A full queue is reaped down to the low mark before it fills
+		// again (fio's iodepth_low; by default one completion is enough).
+		full := len(q.free) == 0
+		for {
+			if err := q.reap(); err != nil {
+				return err
+			}
+			if !full || q.inflight <= b.low {
+				break
+			}
 		}
-		at := time.Now()
-		for _, c := range comps[:n] {
-			src.done(&slots[c.idx], c, at)
-			free = append(free, c.idx)
-			inflight--
-		}
+	}
+	return nil
+}
+
+// queueLoop is runQueue's state. Owner: the queue's goroutine.
+type queueLoop struct {
+	d        driver
+	src      source
+	slots    []slot
+	b        batching
+	free     []int // slots not in flight
+	queued   []int // slots given to the driver, not yet submitted
+	comps    []completion
+	inflight int
+}
+
+// submit sends the queued slots; those the driver did not take are free
+// again.
+func (q *queueLoop) submit() error {
+	if len(q.queued) == 0 {
+		return nil
+	}
+	t0 := time.Now()
+	n, err := q.d.submit()
+	q.src.submitted(t0, time.Since(t0))
+	if err != nil {
+		return err
+	}
+	for _, idx := range q.queued[n:] {
+		q.src.unsent(&q.slots[idx])
+		q.free = append(q.free, idx)
+	}
+	q.inflight += n
+	q.queued = q.queued[:0]
+	return nil
+}
+
+// reap waits for completions, as many as the batching says.
+func (q *queueLoop) reap() error {
+	n, err := q.d.wait(q.comps[:min(q.b.reapMax, q.inflight)], min(q.b.reapMin, q.inflight))
+	if err != nil {
+		return err
+	}
+	at := time.Now()
+	for _, c := range q.comps[:n] {
+		q.src.done(&q.slots[c.idx], c, at)
+		q.free = append(q.free, c.idx)
+		q.inflight--
 	}
 	return nil
 }

@@ -356,8 +356,8 @@ type failingDriver struct {
 	n, seen int
 }
 
-func (d *failingDriver) wait(out []completion) (int, error) {
-	k, err := d.driver.wait(out)
+func (d *failingDriver) wait(out []completion, min int) (int, error) {
+	k, err := d.driver.wait(out, min)
 	for i := range out[:k] {
 		if d.seen++; d.seen%d.n == 0 {
 			out[i].err = unix.EIO

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -16,7 +15,7 @@ import (
 func TestStallMeterSeesTheProcessStop(t *testing.T) {
 	m := startStallMeter()
 	time.Sleep(20 * time.Millisecond)
-	pid := strconv.Itoa(syscall.Getpid())
+	pid := strconv.Itoa(m.pid())
 	cmd := exec.Command("sh", "-c", "kill -STOP "+pid+"; sleep 0.05; kill -CONT "+pid)
 	if err := cmd.Run(); err != nil {
 		m.stop()
@@ -26,6 +25,9 @@ func TestStallMeterSeesTheProcessStop(t *testing.T) {
 	s := m.stop()
 	if s.Count < 1 || s.Max < 30*time.Millisecond {
 		t.Fatalf("a 50 ms stop of the whole process: the meter saw %d stalls, max %v; want at least 1 of 30 ms or more", s.Count, s.Max)
+	}
+	if s.InProcess || s.Unknown {
+		t.Errorf("the meter ran in the engine's process (%v) or lost its counts (%v): its wake-ups would be in the engine's CPU", s.InProcess, s.Unknown)
 	}
 	if os.Geteuid() == 0 && !s.RealTime {
 		t.Error("as root, the meter did not run SCHED_FIFO: it would count the engine's busy run queue as the machine's stalls")
