@@ -23,7 +23,7 @@ func (PsyncEngine) run(g *groupRun) ([]Result, error) {
 	return g.run("psync", perJob, func(jr *jobRun, i int, q *queueStats) {
 		clone := jr.clones[i/jr.job.IODepth]
 		src := newJobSource(jr, clone, uint64(i), q, false)
-		if err := runQueue(&psyncDriver{fds: fds}, src, newSlots(1, jr.job.BS, uint64(i)), batchAll(1)); err != nil {
+		if err := runQueue(&psyncDriver{fds: fds}, src, newSlots(1, jr.job.BS, uint64(i)), oneAtATime); err != nil {
 			q.fail(err)
 		}
 	})
@@ -37,6 +37,9 @@ type psyncDriver struct {
 	s    *slot
 	done completion
 }
+
+// oneAtATime is a psync queue's batching: a queue of one.
+var oneAtATime = batching{submit: 1, reapMin: 1, reapMax: 1, low: 1}
 
 func (d *psyncDriver) queue(idx int, s *slot) { d.idx, d.s = idx, s }
 

@@ -53,7 +53,7 @@ run append-4k-qd16 --rw=append --bs=4k --iodepth=16 --size=16g --filename="$work
 run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m --prealloc --filename="$work/prealloc.dat"
 {
   echo
-  echo "Mixed job (queue depth 64: 4 KiB appends, 512-byte writes into a fallocate'd file, 4 KiB random reads, an fdatasync every 1000 writes; 200,000 timed submissions):"
+  echo "Mixed job (queue depth 64: 4 KiB appends, 512-byte writes into a fallocate'd file, 4 KiB random reads, an fdatasync every 1000 writes; 1,000,000 timed submissions of one I/O each, as fio submits):"
   echo
   echo "| job | engine | IOPS | vs aio | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us | machine stalls (max us) |"
   echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -397,9 +397,3 @@ func (j *Job) batching() batching {
 	b.reapMax = min(max(b.reapMax, b.reapMin), d)
 	return b
 }
-
-// batchAll is the batching of a queue that sends all it has in one call
-// and takes every completion there is: the mixed job's.
-func batchAll(depth int) batching {
-	return batching{submit: depth, reapMin: 1, reapMax: depth, low: depth}
-}

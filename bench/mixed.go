@@ -30,12 +30,23 @@ type MixedJob struct {
 	window      *window
 	PreallocSz  int64 // size of the fallocate'd file
 	Seed        uint64
+	// BatchSubmit and BatchCompleteMax batch the queue as a Job's options
+	// of those names do (fio's iodepth_batch_submit and
+	// iodepth_batch_complete_max): by default, as fio, each I/O is
+	// submitted as soon as it is ready, one Submit call each, and each
+	// wait takes one completion.
+	BatchSubmit, BatchCompleteMax int
+}
+
+func (m MixedJob) batching() batching {
+	j := Job{IODepth: m.Depth, BatchSubmit: m.BatchSubmit, BatchCompleteMin: 1, BatchCompleteMax: m.BatchCompleteMax}
+	return j.batching()
 }
 
 // DefaultMixedJob is the job of docs/benchmarks.md.
 func DefaultMixedJob(dir string) MixedJob {
-	return MixedJob{Dir: dir, Depth: 64, Submissions: 200_000, SyncEvery: 1000,
-		ReadSize: 1 << 30, PreallocSz: 256 << 20, Seed: 1}
+	return MixedJob{Dir: dir, Depth: 64, Submissions: 1_000_000, SyncEvery: 1000,
+		ReadSize: 1 << 30, PreallocSz: 256 << 20, Seed: 1, BatchSubmit: 1}
 }
 
 type mixedFiles struct{ appendPath, preallocPath, readPath string }
@@ -222,7 +233,7 @@ func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
 	var cpu0 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &cpu0)
 	start := time.Now()
-	if err := runQueue(d, m.source(q), newSlots(m.Depth, 4096, 0), batchAll(m.Depth)); err != nil {
+	if err := runQueue(d, m.source(q), newSlots(m.Depth, 4096, 0), m.batching()); err != nil {
 		return Result{}, err
 	}
 	res := mixedResult("aio", q, start, cpu0)
@@ -253,7 +264,7 @@ func runMixedRing(m MixedJob, files mixedFiles) (Result, error) {
 	var cpu0 unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &cpu0)
 	start := time.Now()
-	if err := runQueue(newRingDriver(r, fds, m.Depth), m.source(q), newSlots(m.Depth, 4096, 0), batchAll(m.Depth)); err != nil {
+	if err := runQueue(newRingDriver(r, fds, m.Depth), m.source(q), newSlots(m.Depth, 4096, 0), m.batching()); err != nil {
 		return Result{}, err
 	}
 	return mixedResult("ring", q, start, cpu0), nil

@@ -133,3 +133,27 @@ func maxOf(xs []int) int {
 	}
 	return m
 }
+
+// TestMixedJobBatching: the mixed job submits one I/O per call by default
+// (fio's way, and what its Submit latency is of), and every ready I/O in
+// one call with iodepth_batch_submit=0, as it did before.
+func TestMixedJobBatching(t *testing.T) {
+	m := DefaultMixedJob(t.TempDir())
+	m.Submissions, m.ReadSize, m.PreallocSz = 3000, 16<<20, 16<<20
+	run := func(m MixedJob) *batchLog {
+		var l *batchLog
+		faultDriver = func(d driver, depth int) driver { l = &batchLog{driver: d, depth: depth}; return l }
+		defer func() { faultDriver = nil }()
+		if _, err := RunMixed(m, "aio"); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := run(m); maxOf(l.submits) != 1 || len(l.submits) < m.Submissions {
+		t.Errorf("default: %d submit calls, the largest of %d I/Os; want %d of one each", len(l.submits), maxOf(l.submits), m.Submissions)
+	}
+	m.BatchSubmit, m.BatchCompleteMax = 0, 64
+	if l := run(m); maxOf(l.submits) < 2 || maxOf(l.waitMax) < 2 {
+		t.Errorf("iodepth_batch_submit=0: the largest submit carried %d I/Os, the largest wait %d: no batching", maxOf(l.submits), maxOf(l.waitMax))
+	}
+}

@@ -133,7 +133,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	output := fs.String("output", "", "write the results to this file (as fio's --output)")
 	plot := fs.String("plot", "", "draw every engine's latency CDF and IOPS over the run into this .svg or .png")
 	parseOnly := fs.Bool("parse-only", false, "parse the options and job file, print the jobs, run nothing")
-	submissions := fs.Int("submissions", 200000, "--rw=mixed: timed Submit calls")
+	submissions := fs.Int("submissions", 1000000, "--rw=mixed: timed Submit calls (each one I/O by default, as fio submits)")
 	cpuprofile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -263,11 +263,12 @@ func printJobs(o *options, w io.Writer) error {
 
 func (o *options) runMixed(out, status io.Writer) error {
 	if o.format == "normal" {
-		fmt.Fprintf(out, "job mixed: queue depth 64: 4 KiB appends, 512-byte writes into a fallocate'd file, 4 KiB random reads, an fdatasync every 1000 writes; %d timed submissions\n", o.mixed)
+		fmt.Fprintf(out, "job mixed: queue depth 64: 4 KiB appends, 512-byte writes into a fallocate'd file, 4 KiB random reads, an fdatasync every 1000 writes; %d timed submissions of %s\n", o.mixed, batchWords(o.jobs[0].BatchSubmit))
 	}
 	dir := filepath.Dir(o.jobs[0].Files(0)[0].Path) // beside --filename, or in the temp directory
 	m := bench.DefaultMixedJob(dir)
 	m.Submissions, m.Runtime = o.mixed, o.mixedRuntime
+	m.BatchSubmit, m.BatchCompleteMax = o.jobs[0].BatchSubmit, o.jobs[0].BatchCompleteMax
 	if o.mixedSize > 0 {
 		m.ReadSize = o.mixedSize
 	}
@@ -292,6 +293,17 @@ func (o *options) runMixed(out, status io.Writer) error {
 		return bench.WriteFioJSON(out, []bench.Job{{Name: "mixed-qd64", RW: "mixed"}}, [][]bench.Result{rs}, o.format == "json+")
 	}
 	return bench.WriteTable(out, rs)
+}
+
+// batchWords says what one submission of the mixed job carries.
+func batchWords(n int) string {
+	switch n {
+	case 0:
+		return "every I/O ready (iodepth_batch_submit=0)"
+	case 1:
+		return "one I/O each (iodepth_batch_submit=1, fio's default)"
+	}
+	return fmt.Sprintf("up to %d I/Os (iodepth_batch_submit=%d)", n, n)
 }
 
 // startStatus prints a status line (the layout's progress, or the
