@@ -104,11 +104,8 @@ func WriteTable(w io.Writer, results []Result) error {
 			fmt.Fprintf(w, "%s: %s\n", r.Engine, r.Note)
 		}
 	}
-	for _, r := range results {
-		if !r.Stalls.RealTime {
-			fmt.Fprintln(w, "stalls: the meter ran at a normal priority (no CAP_SYS_NICE), so its counts include waits for a CPU the engines caused")
-			break
-		}
+	for _, note := range stallNotes(results) {
+		fmt.Fprintln(w, "stalls: "+note)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "engine\tIOPS\tvs first\tMiB/s\tlat p50 us\tp99\tp99.99\tmax\tslat p99.99 us\tslat max\tCPU/IO us\tvs first\tstalls\tstall max us\t")
@@ -159,14 +156,41 @@ func writeByDirection(w io.Writer, results []Result) error {
 	return tw.Flush()
 }
 
+// stallNotes says, once each, what makes the stall columns mean less than
+// the machine stopping.
+func stallNotes(results []Result) []string {
+	var unknown, inProcess, normal bool
+	for _, r := range results {
+		st := r.Stalls
+		unknown = unknown || st.Unknown
+		inProcess = inProcess || st.InProcess
+		normal = normal || !st.Unknown && !st.RealTime
+	}
+	var notes []string
+	if unknown {
+		notes = append(notes, "the meter's process ended without its counts: where it did, the stall columns are unknown, not zero")
+	}
+	if inProcess {
+		notes = append(notes, "the meter could not start a process of its own and ran in the engines' process: its wake-ups are in their CPU per I/O, and its counts include its waits for the Go scheduler")
+	}
+	if normal {
+		notes = append(notes, "the meter ran at a normal priority (no CAP_SYS_NICE), so its counts include waits for a CPU the engines caused")
+	}
+	return notes
+}
+
 // WriteMarkdown prints results as a markdown table, with ratios to the
 // first result, for docs/benchmarks.md.
 func WriteMarkdown(w io.Writer, job string, results []Result) error {
 	fmt.Fprintf(w, "| job | engine | IOPS | vs %s | lat p50 us | p99.99 us | slat p99.99 us | slat max us | CPU/IO us | machine stalls (max us) |\n", results[0].Engine)
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.2fx | %s | %s | %s | %s | %.2f | %d (%s) |\n", job, r.Engine, r.IOPS, r.IOPS/results[0].IOPS,
-			us(r.Lat.P50), us(r.Lat.P9999), us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, r.Stalls.Count, us(int64(r.Stalls.Max)))
+		stalls := fmt.Sprintf("%d (%s)", r.Stalls.Count, us(int64(r.Stalls.Max)))
+		if r.Stalls.Unknown {
+			stalls = "unknown"
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.2fx | %s | %s | %s | %s | %.2f | %s |\n", job, r.Engine, r.IOPS, r.IOPS/results[0].IOPS,
+			us(r.Lat.P50), us(r.Lat.P9999), us(r.Slat.P9999), us(r.Slat.Max), r.CPUPerIONs/1000, stalls)
 	}
 	return nil
 }

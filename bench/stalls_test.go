@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,4 +34,27 @@ func TestStallMeterSeesTheProcessStop(t *testing.T) {
 		t.Error("as root, the meter did not run SCHED_FIFO: it would count the engine's busy run queue as the machine's stalls")
 	}
 	t.Logf("a 50 ms stop: %d stalls, max %v (SCHED_FIFO: %v)", s.Count, s.Max, s.RealTime)
+}
+
+// TestStallNotes: a table says when its stall columns are not the
+// machine's stops: counts lost, a meter in the engines' process, a meter
+// at a normal priority; and says nothing when they are.
+func TestStallNotes(t *testing.T) {
+	good := Result{Stalls: Stalls{RealTime: true}}
+	if n := stallNotes([]Result{good, good}); len(n) != 0 {
+		t.Errorf("a real-time meter of its own: notes %q", n)
+	}
+	for _, c := range []struct {
+		st   Stalls
+		want string
+	}{
+		{Stalls{Unknown: true}, "unknown, not zero"},
+		{Stalls{RealTime: true, InProcess: true}, "engines' process"},
+		{Stalls{}, "normal priority"},
+	} {
+		n := stallNotes([]Result{good, {Stalls: c.st}})
+		if len(n) != 1 || !strings.Contains(n[0], c.want) {
+			t.Errorf("%+v: notes %q, want one saying %q", c.st, n, c.want)
+		}
+	}
 }
