@@ -1,6 +1,10 @@
 package bench
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/nowaitio/nowait/ring"
+)
 
 // batchLog records how a queue uses its driver: the I/Os each submit call
 // carried, each wait's bounds, and the I/Os in flight when a full queue
@@ -70,7 +74,13 @@ func logBatches(t *testing.T, job Job, e Engine) *batchLog {
 // 4, a reap of at most 4 and iodepth_low=4, a full queue of 8 is reaped
 // down to 4 before it fills again.
 func TestBatchingAsFio(t *testing.T) {
-	for _, e := range []Engine{RingEngine{}, AIOEngine{}} {
+	engines := []Engine{AIOEngine{}} // on either backend: the loop is the same
+	if err := ring.Available(); err != nil {
+		t.Logf("the ring engine is left out: %v", err)
+	} else {
+		engines = append(engines, RingEngine{})
+	}
+	for _, e := range engines {
 		job := smallJob(t, RandRead)
 		l := logBatches(t, job, e)
 		if m := maxOf(l.submits); m != 1 {
