@@ -229,10 +229,7 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 	minEvents = min(max(minEvents, 0), len(events))
 	c.getMu.Lock()
 	defer c.getMu.Unlock()
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
+	var deadline time.Time // read from the clock at the first wait: most calls never wait
 	n := 0
 	for {
 		got, closed := c.take(events[n:])
@@ -251,6 +248,9 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 		}
 		left := time.Duration(0) // no limit
 		if timeout > 0 {
+			if deadline.IsZero() {
+				deadline = time.Now().Add(timeout)
+			}
 			if left = time.Until(deadline); left <= 0 {
 				return n, nil
 			}

@@ -7,7 +7,7 @@
 # also writes them between the headline markers of docs/benchmarks.md
 # (the project's own record; a user's run leaves the checkout alone).
 #
-#   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 9 minutes
+#   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 14 minutes
 #   bench/headline.sh table.md           # the tables into table.md
 #   REPEAT=1 RUNTIME=2s bench/headline.sh
 #   bench/headline.sh --update-docs      # and record it in docs/benchmarks.md
@@ -48,6 +48,7 @@ run() { # name, iobench flags...
 } >"$out"
 run randread-4k-qd1 --rw=randread --bs=4k --iodepth=1 --size=1g --filename="$work/read.dat"
 run randread-4k-qd32 --rw=randread --bs=4k --iodepth=32 --size=1g --filename="$work/read.dat"
+run randread-4k-qd64 --rw=randread --bs=4k --iodepth=64 --size=1g --filename="$work/read.dat"
 run randwrite-4k-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=1g --filename="$work/read.dat"
 run append-4k-qd16 --rw=append --bs=4k --iodepth=16 --size=16g --filename="$work/append.dat"
 run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m --prealloc --filename="$work/prealloc.dat"
