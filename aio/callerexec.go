@@ -67,6 +67,42 @@ func (c *callerExec) close() {
 	}
 }
 
+// newOverflowRing makes the ring that File's blocking calls use past
+// callerDriveMax: nil where a context ring cannot be made.
+//
+// Past GOMAXPROCS blocking calls at once, a caller must not sleep in
+// io_uring_enter (its thread would keep its P from the others); through
+// the shard it cost two hand-offs, one of them to the shard's locked
+// thread. On the overflow ring each caller places and submits its own
+// request (one io_uring_enter, no waiting) and parks on its context's
+// channel with the reaper's help on (reaper.go): the reaper's goroutine,
+// woken through the netpoller by the ring's eventfd, reaps and delivers.
+// 32 goroutines calling ReadAt: 14.8-15.3 µs a read against the shard's
+// 16.4-17.9, three interleaved rounds (decisions.md).
+func newOverflowRing(rt *Runtime) *ctxRing {
+	c, err := newCtxRing(rt, rt.cfg.QueueDepth)
+	if err != nil {
+		return nil
+	}
+	c.overflow = true
+	return c
+}
+
+// submitOne places r on c and submits it, without waiting. It reports
+// false, having done nothing, when c's lock is held (a reaper's pass,
+// another caller) or c cannot take r: the caller uses the shard.
+func (c *ctxRing) submitOne(r *request) bool {
+	if !c.mu.TryLock() {
+		return false
+	}
+	defer c.mu.Unlock()
+	if !c.placeLocked(r) {
+		return false
+	}
+	c.submitLocked()
+	return true
+}
+
 // callerRingsPerP caps the caller rings at this many per P: past it, the
 // blocking methods use the shards, so that many goroutines cannot take a
 // ring (a descriptor and its memory) each.
@@ -115,7 +151,7 @@ func (rt *Runtime) getSyncCtx() *syncCtx {
 	if err != nil {
 		return nil
 	}
-	c.own = own
+	c.own, c.blocking = own, true
 	return &syncCtx{ctx: c}
 }
 

@@ -23,6 +23,10 @@ type Context struct {
 	depth int
 	slots []request
 
+	// blocking: the one-slot context of File's blocking methods (syncCtx),
+	// whose fast requests past the caller rings go to the overflow ring.
+	blocking bool
+
 	freeMu sync.Mutex // guards free and closed; users' goroutines only
 	free   []int32    // free slot numbers (a stack)
 	closed bool

@@ -38,6 +38,9 @@ type ctxRing struct {
 	// busy is the kernel requests in flight here as last added to
 	// reap.inflight: written under mu, read by waiters without it.
 	busy atomic.Int64
+	// overflow: the runtime's ring for blocking calls past the caller
+	// rings (newOverflowRing), not a Context's.
+	overflow bool
 }
 
 // newCtxRing makes a ring for a context of depth requests, with room for
@@ -83,7 +86,11 @@ func (c *ctxRing) placeLocked(r *request) bool {
 	if c.broken || c.closed || !c.place(r) {
 		return false
 	}
-	c.rt.stats.callerDriven.Add(1)
+	if c.overflow {
+		c.rt.stats.overflowed.Add(1)
+	} else {
+		c.rt.stats.callerDriven.Add(1)
+	}
 	return true
 }
 

@@ -94,6 +94,9 @@ func (rt *Runtime) dispatch(r *request, byCaller, onRing bool) {
 		if byCaller && r.ctx.own != nil && rt.blocking.Load() <= rt.callerDriveMax && r.ctx.own.run(r) {
 			return
 		}
+		if byCaller && r.ctx.blocking && rt.overflow != nil && rt.overflow.submitOne(r) {
+			return // the caller parks in GetEvents; the reaper reaps the ring
+		}
 		r.ctx.fast.submit(r)
 	default:
 		rt.workers.submit(r)

@@ -34,8 +34,14 @@ type Runtime struct {
 	// they use the shards instead of their caller rings (callerexec.go).
 	blocking       atomic.Int32
 	callerDriveMax int32
-	fixedSlots     fixedSlots           // guarded by mu
-	fixedByInode   map[*inode]*fixedRef // guarded by mu
+	// overflow takes the fast requests of blocking calls past
+	// callerDriveMax: each caller submits its own and parks, and the
+	// reaper reaps the ring (callerexec.go). nil where a context ring
+	// cannot be made (before Linux 6.13, or the syscall backend): they go
+	// to the shards.
+	overflow     *ctxRing
+	fixedSlots   fixedSlots           // guarded by mu
+	fixedByInode map[*inode]*fixedRef // guarded by mu
 
 	life     lifetime // users: the open files; Close waits for them
 	mu       sync.Mutex
@@ -70,6 +76,7 @@ func New(cfg Config) (*Runtime, error) {
 			rt.backendReason = err.Error()
 		} else {
 			rt.backend = BackendIOUring
+			rt.overflow = newOverflowRing(rt)
 		}
 	}
 	workers := cfg.Workers
@@ -197,6 +204,9 @@ func (rt *Runtime) Close() error {
 	// outlive the runtime. A GetEvents waiting returns ErrContextClosed.
 	for _, c := range rt.openContexts() {
 		c.Close()
+	}
+	if rt.overflow != nil {
+		rt.overflow.close() // every file closed: nothing of theirs is in it
 	}
 	rt.workers.stop()
 	rt.stopShards()

@@ -16,6 +16,7 @@ type Stats struct {
 	KernelEAGAIN          uint64 // fast I/Os the kernel refused (EAGAIN), then retried by a worker
 	RingRefused           uint64 // requests a ring could no longer take (io_uring_enter failing for good), done by a worker
 	CallerDriven          uint64 // requests of File's blocking methods placed on a ring their own goroutine drove
+	Overflowed            uint64 // requests of File's blocking methods past GOMAXPROCS at once, submitted by their goroutine to the overflow ring
 	ZeroFilledReads       uint64 // reads (or parts) answered with zeros, no device I/O
 	RMW                   uint64 // edge units read (or zero-filled), merged and rewritten
 	Bounces               uint64 // I/Os copied through an aligned bounce buffer
@@ -39,6 +40,7 @@ type counters struct {
 	fastReads, fastWrites, slowReads, slowWrites, kernelEAGAIN atomic.Uint64
 	zeroFilled, rmw, bounces, extensions, cutBacks, syncs      atomic.Uint64
 	allocations, ringRefused, callerDriven, zeroedAhead        atomic.Uint64
+	overflowed                                                 atomic.Uint64
 	bytesRead, bytesWritten                                    atomic.Uint64
 	inFlight, bufferedFiles, fixedFiles                        atomic.Int64
 	slowUnaligned, slowExtend, slowAllocate, slowSubBlock      atomic.Uint64
@@ -51,7 +53,7 @@ func (c *counters) snapshot() Stats {
 		SlowReads: c.slowReads.Load(), SlowWrites: c.slowWrites.Load(),
 		KernelEAGAIN: c.kernelEAGAIN.Load(), ZeroFilledReads: c.zeroFilled.Load(),
 		RMW: c.rmw.Load(), Bounces: c.bounces.Load(), Extensions: c.extensions.Load(),
-		CutBacks: c.cutBacks.Load(), Syncs: c.syncs.Load(), Allocations: c.allocations.Load(), RingRefused: c.ringRefused.Load(), CallerDriven: c.callerDriven.Load(),
+		CutBacks: c.cutBacks.Load(), Syncs: c.syncs.Load(), Allocations: c.allocations.Load(), RingRefused: c.ringRefused.Load(), CallerDriven: c.callerDriven.Load(), Overflowed: c.overflowed.Load(),
 		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
 		InFlight: c.inFlight.Load(), BufferedFiles: c.bufferedFiles.Load(),
 		FixedFiles: c.fixedFiles.Load(), ZeroedAhead: c.zeroedAhead.Load(),

@@ -18,26 +18,28 @@ import (
 // The machine's own stalls. A virtual machine can stop all its threads at
 // once (on this project's VM, for 6-70 ms now and then: the host, not Go,
 // not the engine), and such a stop lands in every engine's tail alike. A
-// stall meter runs beside every measured run: an OS thread of its own
-// (locked, sleeping in nanosleep, so that neither the Go scheduler nor the
-// engine's goroutines stand between it and the kernel) sleeps stallNap at
-// a time and counts the naps that overran by more than stallOver. A row
-// whose tail is of the size of its stall max, with stalls counted, has
-// the machine's stall in it.
+// stall meter runs beside every measured run: a process of its own (this
+// program started again with stallMeterEnv set, which init catches before
+// anything else runs) whose one locked thread sleeps stallNap at a time
+// in a raw nanosleep and counts the naps that overran by more than
+// stallOver. A row whose tail is of the size of its stall max, with
+// stalls counted, has the machine's stall in it.
+//
+// Its own process, because in the engine's it measured the engine: a Go
+// thread back from its nap must get a P before it can read the clock, and
+// with psync's 32 goroutines in pread that wait was up to 144 ms, counted
+// as the machine's (the same psync run: 63 stalls of up to 95 ms in the
+// process, 1 of 2.8 ms outside it); and its 2,000 wake-ups a second cost
+// the Go engines a third of their CPU per I/O, where fio, a process of its
+// own, paid nothing. The raw nanosleep keeps the meter's own runtime from
+// handing its P around each nap (ring.SleepUnscheduled). Where the process
+// cannot be started, the meter runs in this one, and Stalls.InProcess
+// says so.
 //
 // The thread runs SCHED_FIFO where it may (root, or CAP_SYS_NICE): at a
-// normal priority it also counts the waits for a CPU that the engine's own
-// threads cause (psync's 32 threads on 2 vCPUs kept it from running for up
-// to 144 ms), which are the engine's cost, not the machine's. Without the
-// privilege it runs at a normal priority, and Stalls.RealTime says so.
-//
-// The meter runs in a process of its own: this program started again with
-// stallMeterEnv set, which init catches before anything else runs. In the
-// engine's process its 2,000 wake-ups a second cost the Go engines a third
-// of their CPU per I/O and up to 15% of their IOPS at depth 32 (each
-// wake-up moved a P and woke the scheduler's monitor); fio, a process of
-// its own, paid nothing. Where the process cannot be started, the meter
-// runs in this one, and Stalls.InProcess says so.
+// normal priority it also counts the waits for a CPU that the engine's
+// threads cause, which are the engine's cost, not the machine's. Without
+// the privilege Stalls.RealTime says so.
 
 const (
 	stallNap  = 500 * time.Microsecond

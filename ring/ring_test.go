@@ -635,3 +635,15 @@ func TestSendMsgRingWakesAwait(t *testing.T) {
 		t.Fatalf("Await with nothing to come: %v, want a quiet timeout", err)
 	}
 }
+
+// TestSleepUnscheduledSleeps: the raw nap lasts at least what it was asked
+// for, preemption signals and all (the runtime's SIGURG interrupts it).
+func TestSleepUnscheduledSleeps(t *testing.T) {
+	for _, d := range []time.Duration{100 * time.Microsecond, 2 * time.Millisecond, 25 * time.Millisecond} {
+		t0 := time.Now()
+		SleepUnscheduled(d)
+		if got := time.Since(t0); got < d {
+			t.Errorf("asked for %v, slept %v", d, got)
+		}
+	}
+}
