@@ -91,7 +91,12 @@ func runQueue(d driver, src source, slots []slot, b batching) error {
 	running := true
 	var now time.Time // outside the loop: the source takes its address, and it would move to the heap each time
 	for running || q.inflight > 0 {
-		now = time.Now()
+		// The clock as the last submit or reap read it: a read fewer per
+		// I/O (100 ns here, 1-2% of an I/O's CPU).
+		if now = q.stamp; now.IsZero() {
+			now = time.Now()
+		}
+		q.stamp = time.Time{}
 		for running && len(q.free) > 0 {
 			idx := q.free[len(q.free)-1]
 			s := &slots[idx]
@@ -109,7 +114,7 @@ func runQueue(d driver, src source, slots []slot, b batching) error {
 				if err := q.submit(); err != nil {
 					return err
 				}
-				now = time.Now()
+				now = q.stamp
 			}
 		}
 		if err := q.submit(); err != nil {
@@ -118,6 +123,7 @@ func runQueue(d driver, src source, slots []slot, b batching) error {
 		if q.inflight == 0 {
 			if running {
 				runtime.Gosched() // a source waiting on another queue's block
+				q.stamp = time.Time{}
 			}
 			continue
 		}
@@ -146,6 +152,7 @@ type queueLoop struct {
 	queued   []int // slots given to the driver, not yet submitted
 	comps    []completion
 	inflight int
+	stamp    time.Time // the clock's last reading, at the end of a submit or a reap; zero: read it again
 }
 
 // submit sends the queued slots; those the driver did not take are free
@@ -156,7 +163,8 @@ func (q *queueLoop) submit() error {
 	}
 	t0 := time.Now()
 	n, err := q.d.submit()
-	q.src.submitted(t0, time.Since(t0))
+	q.stamp = time.Now()
+	q.src.submitted(t0, q.stamp.Sub(t0))
 	if err != nil {
 		return err
 	}
@@ -176,6 +184,7 @@ func (q *queueLoop) reap() error {
 		return err
 	}
 	at := time.Now()
+	q.stamp = at
 	for _, c := range q.comps[:n] {
 		q.src.done(&q.slots[c.idx], c, at)
 		q.free = append(q.free, c.idx)
