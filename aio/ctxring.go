@@ -25,8 +25,13 @@ import (
 // when a GetEvents waits in the ring, the deliverer posts a CQE into it
 // (ring.SendMsgRing) to wake it.
 //
-// Owner: whoever holds mu (a Submit placing requests, a GetEvents, a
-// Close or the runtime's reaper reaping); mu is never held across a wait.
+// The runtime's overflow ring is one too, of no Context: blocking calls
+// past the caller rings place their requests on it, and only the reaper
+// reaps it (newOverflowRing).
+//
+// Owner: whoever holds mu (a Submit placing requests, a blocking call on
+// the overflow ring, a GetEvents, a Close or the runtime's reaper
+// reaping); mu is never held across a wait.
 // waiting and the ring's descriptor are read by anyone.
 type ctxRing struct {
 	mu sync.Mutex
