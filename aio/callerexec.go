@@ -13,9 +13,10 @@ import "github.com/nowaitio/nowait/ring"
 //
 // A caller drives its ring only while at most GOMAXPROCS blocking calls
 // are in progress (Runtime.blocking); past that its request goes to the
-// shard, which batches them: a thread asleep in io_uring_enter keeps its
-// P, and more sleepers than Ps starved each other (32 goroutines calling
-// ReadAt: 28-32 µs a read on caller rings, 15-16 µs through the shards).
+// overflow ring (newOverflowRing), or to the shard when that is busy: a
+// thread asleep in io_uring_enter keeps its P, and more sleepers than Ps
+// starved each other (32 goroutines calling ReadAt: 28-32 µs a read on
+// caller rings, 15-16 µs through the shards).
 //
 // Owner: the goroutine holding the syncCtx it belongs to, one at a time.
 type callerExec struct {
@@ -77,8 +78,8 @@ func (c *callerExec) close() {
 // request (one io_uring_enter, no waiting) and parks on its context's
 // channel with the reaper's help on (reaper.go): the reaper's goroutine,
 // woken through the netpoller by the ring's eventfd, reaps and delivers.
-// 32 goroutines calling ReadAt: 14.8-15.3 µs a read against the shard's
-// 16.4-17.9, three interleaved rounds (decisions.md).
+// 32 goroutines calling ReadAt: 13.4-14.5 µs a read against the shard's
+// 17.4-19.1, three interleaved rounds (decisions.md).
 func newOverflowRing(rt *Runtime) *ctxRing {
 	c, err := newCtxRing(rt, rt.cfg.QueueDepth)
 	if err != nil {

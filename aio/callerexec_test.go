@@ -84,7 +84,7 @@ func TestCallerRings(t *testing.T) {
 // the rate they reach otherwise (BenchmarkReadAt4KParallel: 28-32 µs per
 // read against 15-16). Past that a call submits its request to the
 // runtime's overflow ring itself and parks (it went to the shard, two
-// hand-offs, 16.4-17.9 µs a read against 14.8-15.3).
+// hand-offs, 17.4-19.1 µs a read against 13.4-14.5).
 func TestManyBlockingCallersUseTheOverflowRing(t *testing.T) {
 	skipWithoutRing(t, "caller rings are the io_uring backend's")
 	rt := newRuntime(t, Config{})

@@ -31,7 +31,8 @@ type Runtime struct {
 	callerRings    int           // caller rings made or being made (guarded by syncMu)
 	callerRingsMax int
 	// blocking counts the File calls in progress; past callerDriveMax
-	// they use the shards instead of their caller rings (callerexec.go).
+	// they use the overflow ring (or the shards) instead of their caller
+	// rings (callerexec.go).
 	blocking       atomic.Int32
 	callerDriveMax int32
 	// overflow takes the fast requests of blocking calls past
