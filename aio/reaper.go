@@ -13,7 +13,9 @@ import (
 // range lock that a fast write holds, a blocking File method waiting for a
 // worker or a barrier, a Close waiting for I/O in flight. A context ring
 // is otherwise reaped only by its users' GetEvents (as io_uring is), and
-// a user waiting in the runtime is not calling GetEvents.
+// a user waiting in the runtime is not calling GetEvents. The runtime's
+// overflow ring (callerexec.go) is reaped by it alone: its blocking
+// callers park with help on.
 //
 // Every context ring registers the reaper's eventfd, with its signals off.
 // A waiter calls help: while anyone is helped, the signals are on, and the
