@@ -21,6 +21,7 @@ import "github.com/nowaitio/nowait/ring"
 // Owner: the goroutine holding the syncCtx it belongs to, one at a time.
 type callerExec struct {
 	ringExec
+	yield yieldPacer
 }
 
 // callerRingEntries: one request at a time needs few kernel requests (a
@@ -47,6 +48,7 @@ func (c *callerExec) run(r *request) bool {
 	}
 	c.rt.stats.callerDriven.Add(1)
 	for c.inflight > 0 {
+		c.yield.tick()
 		if _, err := c.ring.SubmitAndWait(1); err != nil {
 			c.enterFailed(err) // EBUSY/EAGAIN: reap below, then again
 			if c.broken {

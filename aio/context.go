@@ -42,6 +42,7 @@ type Context struct {
 	// (nothing of its was in flight there); a Submit that puts work on
 	// the ring wakes it to wait there instead.
 	chanWait atomic.Bool
+	yield    yieldPacer // GetEvents's calls; guarded by getMu
 }
 
 // NewContext makes a context with room for depth requests in flight. On
@@ -233,6 +234,7 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 	minEvents = min(max(minEvents, 0), len(events))
 	c.getMu.Lock()
 	defer c.getMu.Unlock()
+	c.yield.tick()
 	var deadline time.Time // read from the clock at the first wait: most calls never wait
 	n := 0
 	for {
