@@ -23,7 +23,7 @@ const (
 // preempt a system call, so it takes the P away from the call instead,
 // and from every call it finds in progress after that, until the
 // goroutine is scheduled again, napping 20 µs at a time to look. Measured
-// (TestRingDriverKeepsItsP, the runtime's execution trace): 10-18% of a
+// (TestRingDriverKeepsItsP, the runtime's execution trace): 5-18% of a
 // ReadAt loop's system calls lost their P, 2.5% at depth 32; with the
 // yields none. That was 3k thread switches a second more than fio's, and
 // 1.3x fio's CPU per I/O where it is 1.1x now (decisions.md). A yield
