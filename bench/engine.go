@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/nowaitio/nowait/aio"
 	"slices"
 	"strings"
 	"sync"
@@ -19,13 +20,15 @@ type Engine interface {
 }
 
 // EngineNames lists the engines, in the order the docs describe them.
-var EngineNames = []string{"aio", "psync", "ring", "fio"}
+var EngineNames = []string{"aio", "aio-shards", "psync", "ring", "fio"}
 
 // EngineByName returns the engine called name.
 func EngineByName(name string) (Engine, error) {
 	switch name {
 	case "aio":
 		return AIOEngine{}, nil
+	case "aio-shards":
+		return AIOEngine{Config: aio.Config{ShardContexts: true}}, nil
 	case "psync":
 		return PsyncEngine{}, nil
 	case "ring":

@@ -10,12 +10,21 @@ import (
 
 // AIOEngine runs the jobs through this runtime, one Runtime per group:
 // one Context per clone with IODepth slots, kept full; every Submit call
-// is timed.
+// is timed. With Config.ShardContexts it is "aio-shards": every Context's
+// requests go to the shards, and Submit never enters the kernel.
 type AIOEngine struct {
 	Config aio.Config // Backend, Shards...; QueueDepth defaults to the job's needs
 }
 
-func (AIOEngine) Name() string { return "aio" }
+func (e AIOEngine) Name() string { return aioBase(e.Config.ShardContexts) }
+
+// aioBase is the aio engine's name for its Context mode.
+func aioBase(shardContexts bool) string {
+	if shardContexts {
+		return "aio-shards"
+	}
+	return "aio"
+}
 
 func (e AIOEngine) run(g *groupRun) ([]Result, error) {
 	cfg := e.Config
@@ -41,7 +50,7 @@ func (e AIOEngine) run(g *groupRun) ([]Result, error) {
 			return nil, err
 		}
 	}
-	name := aioName(rt.Stats()) // in the live status line too
+	name := aioName(e.Name(), rt.Stats()) // in the live status line too
 	perJob := func(j *Job) int { return j.NumJobs }
 	res, err := g.run(name, perJob, func(jr *jobRun, i int, q *queueStats) {
 		depth := jr.job.IODepth
@@ -61,7 +70,7 @@ func (e AIOEngine) run(g *groupRun) ([]Result, error) {
 	st := rt.Stats()
 	for i := range res {
 		res[i].Stats = &st
-		nameBackend(&res[i], st)
+		nameBackend(&res[i], e.Name(), st)
 	}
 	for _, f := range files {
 		if cerr := f.Close(); err == nil && cerr != nil {
@@ -120,23 +129,23 @@ func nextPow2(n int) int {
 	return p
 }
 
-// aioName is the aio engine's name: "aio" on io_uring, else "aio(" and
-// the backend that ran.
-func aioName(st aio.Stats) string {
+// aioName is the aio engine's name (base: aio or aio-shards) on io_uring,
+// else base, "(" and the backend that ran.
+func aioName(base string, st aio.Stats) string {
 	if st.Backend == aio.BackendIOUring.String() {
-		return "aio"
+		return base
 	}
-	return "aio(" + st.Backend + ")"
+	return base + "(" + st.Backend + ")"
 }
 
 // nameBackend puts the backend that ran in the engine's name when it is
 // not io_uring ("aio(syscall)"), with the runtime's reason in a note: the
 // syscall backend's numbers are not the io_uring runtime's.
-func nameBackend(r *Result, st aio.Stats) {
+func nameBackend(r *Result, base string, st aio.Stats) {
 	if st.Backend == aio.BackendIOUring.String() {
 		return
 	}
-	r.Engine = aioName(st)
+	r.Engine = aioName(base, st)
 	note := "the runtime ran on its " + st.Backend + " backend (blocking system calls on workers)"
 	if st.BackendReason != "" {
 		note += ": " + st.BackendReason

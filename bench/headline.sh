@@ -60,7 +60,7 @@ run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m
   echo "|---|---|---|---|---|---|---|---|---|---|"
 } >>"$out"
 echo "running mixed" >&2
-"$work/iobench" --output-format=markdown --rw=mixed --compare=aio,ring --filename="$work/mixed" | sed 1,2d >>"$out"
+"$work/iobench" --output-format=markdown --rw=mixed --compare=aio,aio-shards,ring --filename="$work/mixed" | sed 1,2d >>"$out"
 if [ -n "$dest" ]; then
   cp "$out" "$dest"
   echo "the tables are in $dest" >&2

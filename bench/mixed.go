@@ -107,7 +107,7 @@ func (g *mixedGen) next() mixedOp {
 	return mixedOp{file: 2, off: g.rng.Int64N(g.job.ReadSize/4096) * 4096, size: 4096}
 }
 
-// RunMixed runs the mixed job on engine "aio" or "ring" and returns the
+// RunMixed runs the mixed job on engine "aio", "aio-shards" or "ring" and returns the
 // submission latencies (and the rest of a Result).
 func RunMixed(m MixedJob, engine string) (Result, error) {
 	if m.Depth < 1 || m.Submissions < 1 || m.SyncEvery < 1 {
@@ -121,10 +121,12 @@ func RunMixed(m MixedJob, engine string) (Result, error) {
 	switch engine {
 	case "aio":
 		run = runMixedAIO
+	case "aio-shards":
+		run = runMixedAIOShards
 	case "ring":
 		run = runMixedRing
 	default:
-		return Result{}, fmt.Errorf("the mixed job runs on aio or ring, not %q", engine)
+		return Result{}, fmt.Errorf("the mixed job runs on aio, aio-shards or ring, not %q", engine)
 	}
 	// A window for the status line: submissions stand for bytes.
 	w := newWindow(engine, Job{Runtime: m.Runtime}, time.Now(), int64(m.Submissions))
@@ -211,7 +213,17 @@ func (m MixedJob) source(q *queueStats) *mixedSource {
 }
 
 func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
-	rt, err := aio.New(aio.Config{QueueDepth: nextPow2(m.Depth * 2), Shards: mixedShards, Workers: mixedWorkers})
+	return runMixedOnAIO(m, files, false)
+}
+
+// runMixedAIOShards runs it with every Context's requests on the shards
+// (Config.ShardContexts).
+func runMixedAIOShards(m MixedJob, files mixedFiles) (Result, error) {
+	return runMixedOnAIO(m, files, true)
+}
+
+func runMixedOnAIO(m MixedJob, files mixedFiles, shardContexts bool) (Result, error) {
+	rt, err := aio.New(aio.Config{QueueDepth: nextPow2(m.Depth * 2), Shards: mixedShards, Workers: mixedWorkers, ShardContexts: shardContexts})
 	if err != nil {
 		return Result{}, err
 	}
@@ -236,10 +248,10 @@ func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
 	if err := runQueue(d, m.source(q), newSlots(m.Depth, 4096, 0), m.batching()); err != nil {
 		return Result{}, err
 	}
-	res := mixedResult("aio", q, start, cpu0)
+	res := mixedResult(aioBase(shardContexts), q, start, cpu0)
 	st := rt.Stats()
 	res.Stats = &st
-	nameBackend(&res, st)
+	nameBackend(&res, aioBase(shardContexts), st)
 	return res, nil
 }
 
