@@ -48,7 +48,8 @@ type Config struct {
 	// ShardContexts hands every Context's requests to the shards, as the
 	// runtime did before each Context drove a ring of its own (see
 	// docs/decisions.md, "A Context drives a ring of its own"): Submit
-	// then never enters the kernel, and its tail is shorter (iobench's
+	// then issues no I/O itself (it enters the kernel only to wake a
+	// sleeping shard), and its tail is shorter (iobench's
 	// mixed job, one I/O per Submit: p99.99 0.24-0.27 ms against 0.91 ms,
 	// at 0.84x the IOPS), at two thread hand-offs per I/O (queue depth 1:
 	// half the IOPS, 4.5x the CPU per I/O). iobench's engine aio-shards

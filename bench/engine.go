@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"github.com/nowaitio/nowait/aio"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio"
 )
 
 // Engine runs a group of jobs at once (fio's jobs between stonewalls) and

@@ -11,7 +11,8 @@ import (
 // AIOEngine runs the jobs through this runtime, one Runtime per group:
 // one Context per clone with IODepth slots, kept full; every Submit call
 // is timed. With Config.ShardContexts it is "aio-shards": every Context's
-// requests go to the shards, and Submit never enters the kernel.
+// requests go to the shards, whose threads issue them; a Submit enters
+// the kernel only to wake a sleeping shard.
 type AIOEngine struct {
 	Config aio.Config // Backend, Shards...; QueueDepth defaults to the job's needs
 }
