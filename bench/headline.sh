@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # headline.sh: the headline comparison of docs/benchmarks.md. Runs each
 # headline job on aio, psync, the bare ring and fio's io_uring engine,
-# interleaved, REPEAT times (median reported), plus the mixed
-# submit-latency job on aio and the bare ring, and prints the tables, or
-# writes them to the file named. With --update-docs (or UPDATE_DOCS=1) it
-# also writes them between the headline markers of docs/benchmarks.md
-# (the project's own record; a user's run leaves the checkout alone).
+# interleaved, REPEAT times (median reported): random reads at depth 1,
+# 32 and 64, random overwrites, appends, a WAL commit (a 4 KiB append and
+# an fdatasync, one at a time), 512-byte writes into fallocate'd space;
+# plus the mixed submit-latency job on aio, aio-shards and the bare ring;
+# and prints the tables, or writes them to the file named. With
+# --update-docs (or UPDATE_DOCS=1) it also writes them between the
+# headline markers of docs/benchmarks.md (the project's own record; a
+# user's run leaves the checkout alone).
 #
-#   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 14 minutes
+#   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 16 minutes
 #   bench/headline.sh table.md           # the tables into table.md
 #   REPEAT=1 RUNTIME=2s bench/headline.sh
 #   bench/headline.sh --update-docs      # and record it in docs/benchmarks.md
@@ -51,6 +54,7 @@ run randread-4k-qd32 --rw=randread --bs=4k --iodepth=32 --size=1g --filename="$w
 run randread-4k-qd64 --rw=randread --bs=4k --iodepth=64 --size=1g --filename="$work/read.dat"
 run randwrite-4k-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=1g --filename="$work/read.dat"
 run append-4k-qd16 --rw=append --bs=4k --iodepth=16 --size=16g --filename="$work/append.dat"
+run wal-4k-append-fdatasync-qd1 --rw=append --bs=4k --iodepth=1 --fdatasync=1 --size=1g --filename="$work/wal.dat"
 run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m --prealloc --filename="$work/prealloc.dat"
 {
   echo

@@ -27,11 +27,15 @@ func HeadlineJobs() []Job {
 		}
 		return job
 	}
+	wal := j("wal-4k-append-fdatasync-qd1", Append, 4096, 1, false)
+	wal.Size, wal.FsyncN = 1<<30, 1 // a 4 KiB append and an fdatasync, one at a time
 	return []Job{
 		j("randread-4k-qd1", RandRead, 4096, 1, false),
 		j("randread-4k-qd32", RandRead, 4096, 32, false),
+		j("randread-4k-qd64", RandRead, 4096, 64, false),
 		j("randwrite-4k-qd32", RandWrite, 4096, 32, false),
 		j("append-4k-qd16", Append, 4096, 16, false),
+		wal,
 		j("randwrite-512-qd16-prealloc", RandWrite, 512, 16, true),
 	}
 }
