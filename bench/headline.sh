@@ -54,7 +54,7 @@ run randread-4k-qd32 --rw=randread --bs=4k --iodepth=32 --size=1g --filename="$w
 run randread-4k-qd64 --rw=randread --bs=4k --iodepth=64 --size=1g --filename="$work/read.dat"
 run randwrite-4k-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=1g --filename="$work/read.dat"
 run append-4k-qd16 --rw=append --bs=4k --iodepth=16 --size=16g --filename="$work/append.dat"
-run wal-4k-append-fdatasync-qd1 --rw=append --bs=4k --iodepth=1 --fdatasync=1 --size=1g --filename="$work/wal.dat"
+run wal-4k-append-fdatasync-qd1 --name=wal-4k-append-fdatasync-qd1 --rw=append --bs=4k --iodepth=1 --fdatasync=1 --size=1g --filename="$work/wal.dat"
 run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m --prealloc --filename="$work/prealloc.dat"
 {
   echo
