@@ -36,6 +36,10 @@ type Result struct {
 	CPUUser    float64     `json:"cpu_user_s"`
 	CPUSys     float64     `json:"cpu_sys_s"`
 	CPUPerIONs float64     `json:"cpu_ns_per_io"`
+	// FioJobCPUPerIONs is fio's own figure (its JSON's usr_cpu and
+	// sys_cpu: the job process over the job's time); CPUPerIONs is then
+	// fio's processes' CPU from start to exit (countFioProcesses).
+	FioJobCPUPerIONs float64 `json:"fio_job_cpu_ns_per_io,omitempty"`
 	Errors     int64       `json:"errors"`
 	// Failed: an error ended the job (fio's default; continue_on_error
 	// goes on past the kinds it names).
