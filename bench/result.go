@@ -40,7 +40,7 @@ type Result struct {
 	// sys_cpu: the job process over the job's time); CPUPerIONs is then
 	// fio's processes' CPU from start to exit (countFioProcesses).
 	FioJobCPUPerIONs float64 `json:"fio_job_cpu_ns_per_io,omitempty"`
-	Errors     int64       `json:"errors"`
+	Errors           int64   `json:"errors"`
 	// Failed: an error ended the job (fio's default; continue_on_error
 	// goes on past the kinds it names).
 	Failed      bool   `json:"failed,omitempty"`
