@@ -107,8 +107,8 @@ func (g *mixedGen) next() mixedOp {
 	return mixedOp{file: 2, off: g.rng.Int64N(g.job.ReadSize/4096) * 4096, size: 4096}
 }
 
-// RunMixed runs the mixed job on engine "aio", "aio-shards" or "ring" and returns the
-// submission latencies (and the rest of a Result).
+// RunMixed runs the mixed job on engine "aio", "aio-shards" or "ring" and
+// returns the submission latencies (and the rest of a Result).
 func RunMixed(m MixedJob, engine string) (Result, error) {
 	if m.Depth < 1 || m.Submissions < 1 || m.SyncEvery < 1 {
 		return Result{}, errors.New("mixed job needs a positive depth, submissions and sync interval")
@@ -119,10 +119,9 @@ func RunMixed(m MixedJob, engine string) (Result, error) {
 	}
 	var run func(MixedJob, mixedFiles) (Result, error)
 	switch engine {
-	case "aio":
-		run = runMixedAIO
-	case "aio-shards":
-		run = runMixedAIOShards
+	case "aio", "aio-shards":
+		shardContexts := engine == "aio-shards"
+		run = func(m MixedJob, f mixedFiles) (Result, error) { return runMixedAIO(m, f, shardContexts) }
 	case "ring":
 		run = runMixedRing
 	default:
@@ -212,17 +211,9 @@ func (m MixedJob) source(q *queueStats) *mixedSource {
 	return &mixedSource{gen: &mixedGen{job: m, rng: rand.New(rand.NewPCG(m.Seed, 1))}, q: q, w: m.window, limit: m.Submissions}
 }
 
-func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
-	return runMixedOnAIO(m, files, false)
-}
-
-// runMixedAIOShards runs it with every Context's requests on the shards
-// (Config.ShardContexts).
-func runMixedAIOShards(m MixedJob, files mixedFiles) (Result, error) {
-	return runMixedOnAIO(m, files, true)
-}
-
-func runMixedOnAIO(m MixedJob, files mixedFiles, shardContexts bool) (Result, error) {
+// runMixedAIO runs it through a Context, with every Context's requests on
+// the shards if shardContexts (Config.ShardContexts: aio-shards).
+func runMixedAIO(m MixedJob, files mixedFiles, shardContexts bool) (Result, error) {
 	rt, err := aio.New(aio.Config{QueueDepth: nextPow2(m.Depth * 2), Shards: mixedShards, Workers: mixedWorkers, ShardContexts: shardContexts})
 	if err != nil {
 		return Result{}, err
