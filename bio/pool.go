@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,20 +21,49 @@ import (
 // When a class is empty, Get says so rather than allocating: the caller
 // waits for a completion to return one.
 //
-// Owner: shared; Get and Put are safe for concurrent use (one mutex, held
-// for a few instructions).
+// Owner: shared; Get and Put are safe for concurrent use and take no lock
+// (Submit plans bounces with Get, completions Put them back: a mutex
+// shared by the two made a Submit wait for a completion).
 type Pool struct {
 	mem     []byte
 	classes []poolClass // by size, ascending
-	mu      sync.Mutex
-	closed  bool
+	closed  atomic.Bool
+	closeMu sync.Mutex // Close alone
 }
 
+// poolClass is one size's buffers and a lock-free stack of the free ones
+// (Treiber's, with a tag against ABA: head holds the tag in its high 32
+// bits and the top buffer's number + 1 in its low 32, 0 for none).
 type poolClass struct {
 	size  int
-	base  int     // offset of the class's first buffer in mem
-	free  []int32 // stack of free buffer numbers
-	inUse []bool
+	base  int            // offset of the class's first buffer in mem
+	head  atomic.Uint64  // tag << 32 | (top + 1)
+	next  []atomic.Int32 // next[i]: the number + 1 of the buffer under i
+	inUse []atomic.Bool
+}
+
+func (c *poolClass) pop() (int32, bool) {
+	for {
+		h := c.head.Load()
+		top := int32(uint32(h))
+		if top == 0 {
+			return 0, false
+		}
+		under := c.next[top-1].Load()
+		if c.head.CompareAndSwap(h, (h>>32+1)<<32|uint64(uint32(under))) {
+			return top - 1, true
+		}
+	}
+}
+
+func (c *poolClass) push(idx int32) {
+	for {
+		h := c.head.Load()
+		c.next[idx].Store(int32(uint32(h)))
+		if c.head.CompareAndSwap(h, (h>>32+1)<<32|uint64(idx+1)) {
+			return
+		}
+	}
 }
 
 // Buffer is a buffer from a Pool. B is its memory; the rest identifies it
@@ -82,11 +112,12 @@ func NewPool(classes []PoolClass) (*Pool, error) {
 	p := &Pool{mem: mem}
 	base := 0
 	for _, c := range cs {
-		pc := poolClass{size: c.Size, base: base, free: make([]int32, c.Count), inUse: make([]bool, c.Count)}
-		for i := range pc.free {
-			pc.free[i] = int32(c.Count - 1 - i)
+		p.classes = append(p.classes, poolClass{size: c.Size, base: base,
+			next: make([]atomic.Int32, c.Count), inUse: make([]atomic.Bool, c.Count)})
+		pc := &p.classes[len(p.classes)-1]
+		for i := c.Count - 1; i >= 0; i-- {
+			pc.push(int32(i))
 		}
-		p.classes = append(p.classes, pc)
 		base += c.Size * c.Count
 	}
 	return p, nil
@@ -101,19 +132,19 @@ func (p *Pool) MaxSize() int { return p.classes[len(p.classes)-1].size }
 // Get returns a buffer of at least n bytes (B has exactly n), or false
 // when every buffer big enough is in use (or n is larger than MaxSize).
 func (p *Pool) Get(n int) (Buffer, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed || n <= 0 {
+	if p.closed.Load() || n <= 0 {
 		return Buffer{}, false
 	}
 	for ci := range p.classes {
 		c := &p.classes[ci]
-		if c.size < n || len(c.free) == 0 {
+		if c.size < n {
 			continue
 		}
-		idx := c.free[len(c.free)-1]
-		c.free = c.free[:len(c.free)-1]
-		c.inUse[idx] = true
+		idx, ok := c.pop()
+		if !ok {
+			continue
+		}
+		c.inUse[idx].Store(true)
 		off := c.base + int(idx)*c.size
 		return Buffer{B: p.mem[off : off+n : off+c.size], class: int16(ci), idx: idx}, true
 	}
@@ -123,31 +154,27 @@ func (p *Pool) Get(n int) (Buffer, bool) {
 // Put returns b to the pool. Returning a buffer twice, or one that is not
 // from this pool, is an error (and changes nothing).
 func (p *Pool) Put(b Buffer) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed.Load() {
 		return ErrPoolClosed
 	}
-	if int(b.class) >= len(p.classes) || b.B == nil {
+	if b.class < 0 || int(b.class) >= len(p.classes) || b.B == nil {
 		return fmt.Errorf("bio: Put of a buffer that is not from this pool")
 	}
 	c := &p.classes[b.class]
-	if b.idx < 0 || int(b.idx) >= len(c.inUse) || !c.inUse[b.idx] {
+	if b.idx < 0 || int(b.idx) >= len(c.inUse) || !c.inUse[b.idx].CompareAndSwap(true, false) {
 		return fmt.Errorf("bio: Put of buffer %d of class %d, which is not in use", b.idx, c.size)
 	}
-	c.inUse[b.idx] = false
-	c.free = append(c.free, b.idx)
+	c.push(b.idx)
 	return nil
 }
 
 // Close unmaps the pool. The caller must have reaped every I/O that uses
 // its buffers.
 func (p *Pool) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if p.closed.Swap(true) {
 		return ErrPoolClosed
 	}
-	p.closed = true
 	return unix.Munmap(p.mem)
 }

@@ -2,7 +2,9 @@ package bio
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/nowaitio/nowait/ring"
@@ -99,5 +101,59 @@ func TestPoolRegistersWithRing(t *testing.T) {
 	defer r.Close()
 	if err := r.RegisterBuffers([][]byte{p.Region()}); err != nil {
 		t.Fatalf("register the pool: %v", err)
+	}
+}
+
+// TestPoolConcurrent: goroutines take and give back buffers at once, as
+// Submits and completions do. No buffer is ever held by two at a time
+// (each marks its buffer and finds its mark intact before Put), none is
+// lost.
+func TestPoolConcurrent(t *testing.T) {
+	p, err := NewPool([]PoolClass{{4096, 8}, {64 << 10, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const goroutines, rounds = 8, 20000
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				b, ok := p.Get(1 + (g*rounds+i)%4096)
+				if !ok {
+					runtime.Gosched()
+					continue
+				}
+				mark := byte(g + 1)
+				b.B[0], b.B[len(b.B)-1] = mark, mark
+				runtime.Gosched()
+				if b.B[0] != mark || b.B[len(b.B)-1] != mark {
+					errs <- fmt.Errorf("goroutine %d: a buffer it held was handed to another", g)
+					return
+				}
+				if err := p.Put(b); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	held := 0
+	for {
+		if _, ok := p.Get(1); !ok {
+			break
+		}
+		held++
+	}
+	if held != 10 {
+		t.Fatalf("%d buffers left to take after the run, want all 10", held)
 	}
 }
