@@ -63,10 +63,10 @@ func TestOpAllocate(t *testing.T) {
 	// write's unwritten extent: timing), and the worker does it: the
 	// kernel's answer is measured in the agreement tables, not here.
 	sent := after.FastWrites - before.FastWrites + after.KernelEAGAIN - before.KernelEAGAIN
-	if !f.ino.prov.Policy().NoWaitWrites {
+	if !f.ino.Prov.Policy().NoWaitWrites {
 		// btrfs refuses every NOWAIT write: none is sent to be refused.
 		if sent != 0 {
-			t.Errorf("%d writes sent to the ring on %s, which refuses them all", sent, f.ino.prov.Policy().Filesystem)
+			t.Errorf("%d writes sent to the ring on %s, which refuses them all", sent, f.ino.Prov.Policy().Filesystem)
 		}
 		return
 	}
@@ -104,7 +104,7 @@ func TestOpAllocateBadInput(t *testing.T) {
 		{"no length, no buffer", &IOCB{Op: OpAllocate, File: f}, ErrBadLength},
 		{"negative length", &IOCB{Op: OpAllocate, File: f, Length: -4096}, ErrBadLength},
 		{"negative offset", &IOCB{Op: OpAllocate, File: f, Offset: -1, Length: 4096}, ErrNegativeOffset},
-		{"end overflows", &IOCB{Op: OpAllocate, File: f, Offset: math.MaxInt64 - 10, Length: 4096}, ErrNegativeOffset},
+		{"end overflows", &IOCB{Op: OpAllocate, File: f, Offset: math.MaxInt64 - 10, Length: 4096}, ErrOffsetOverflow},
 		{"read-only handle", &IOCB{Op: OpAllocate, File: ro, Length: 4096}, ErrReadOnly},
 	} {
 		if n, err := ctx.Submit(c.cb); n != 0 || !errors.Is(err, c.want) {

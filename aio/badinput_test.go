@@ -47,7 +47,7 @@ func TestBadInput(t *testing.T) {
 		{"op zero", &IOCB{File: f, Buf: buf}, ErrUnknownOp},
 		{"op 99", &IOCB{Op: 99, File: f, Buf: buf}, ErrUnknownOp},
 		{"negative offset", &IOCB{Op: OpWrite, File: f, Buf: buf, Offset: -1}, ErrNegativeOffset},
-		{"offset overflows", &IOCB{Op: OpWrite, File: f, Buf: buf, Offset: 1<<63 - 2}, ErrNegativeOffset},
+		{"offset overflows", &IOCB{Op: OpWrite, File: f, Buf: buf, Offset: 1<<63 - 2}, ErrOffsetOverflow},
 		{"closed file", &IOCB{Op: OpWrite, File: closedFile, Buf: buf}, os.ErrClosed},
 		{"other runtime's file", &IOCB{Op: OpWrite, File: foreign, Buf: buf}, ErrOtherRuntime},
 		{"buffer too large", &IOCB{Op: OpRead, File: f, Buf: huge}, ErrBufferTooLarge},

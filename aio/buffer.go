@@ -1,20 +1,8 @@
 package aio
 
-import (
-	"golang.org/x/sys/unix"
-
-	"github.com/nowaitio/nowait/ring"
-)
+import "github.com/nowaitio/nowait/bio"
 
 // AlignedBuffer returns size bytes of page-aligned memory. I/O from and to
 // it needs no bounce copy: it meets every direct-I/O alignment. It is
 // ordinary Go memory, freed by the garbage collector.
-func AlignedBuffer(size int) []byte {
-	if size <= 0 {
-		return nil
-	}
-	page := unix.Getpagesize()
-	b := make([]byte, size+page)
-	skip := (page - int(ring.Addr(b)%uintptr(page))) % page
-	return b[skip : skip+size : skip+size]
-}
+func AlignedBuffer(size int) []byte { return bio.AlignedBuffer(size) }

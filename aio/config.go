@@ -33,36 +33,33 @@ func (b Backend) String() string {
 // Config configures a Runtime. The zero value is a good default. A value:
 // New keeps its own copy.
 type Config struct {
-	Shards     int     // per-core submitters; 0 means runtime.GOMAXPROCS(0)
-	QueueDepth int     // ring entries per shard; 0 means 256
+	// Shards is how many rings the blocking File methods (ReadAt,
+	// WriteAt, Sync, ...) share, one per P by default: 0 means
+	// runtime.GOMAXPROCS(0). A Context has a ring of its own.
+	Shards int
+	// QueueDepth is the SQ entries of each of those rings; 0 means 256.
+	QueueDepth int
 	Workers    int     // slow-path workers; 0 means 4 (io_uring) or 32 (syscall backend)
 	Backend    Backend // BackendAuto (default), BackendIOUring, BackendSyscall
 	// AppendStepMin and AppendStepMax bound how far ahead of an append the
 	// runtime extends and preallocates the file: the step starts at Min and
 	// doubles while appends keep coming, up to Max. 0 means 1 MiB and 64 MiB.
 	AppendStepMin, AppendStepMax int64
-	// FixedFiles is how many files each ring can name by a registered slot
-	// rather than a descriptor (cheaper per I/O); files opened beyond it
-	// use their descriptor. 0 means 1024; -1 registers none.
+	// FixedFiles registered files in the rings of the per-core shards.
+	//
+	// Deprecated: ignored. The shards are gone, and through a Context the
+	// gain was below the machine's noise (docs/decisions.md).
 	FixedFiles int
-	// ShardContexts hands every Context's requests to the shards, as the
-	// runtime did before each Context drove a ring of its own (see
-	// docs/decisions.md, "A Context drives a ring of its own"): Submit
-	// then issues no I/O itself (it enters the kernel only to wake a
-	// sleeping shard), and its tail is shorter (iobench's
-	// mixed job, one I/O per Submit: p99.99 0.24-0.27 ms against 0.91 ms,
-	// at 0.84x the IOPS), at two thread hand-offs per I/O (queue depth 1:
-	// half the IOPS, 4.5x the CPU per I/O). iobench's engine aio-shards
-	// runs it.
+	// ShardContexts handed every Context's requests to per-core shard
+	// goroutines.
+	//
+	// Deprecated: ignored. Submit never enters the kernel now, so the
+	// shards' one advantage (a short Submit) is every Context's
+	// (docs/decisions.md, "One engine").
 	ShardContexts bool
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.FixedFiles == 0 {
-		c.FixedFiles = 1024
-	} else if c.FixedFiles < 0 {
-		c.FixedFiles = 0
-	}
 	if c.Shards < 0 || c.QueueDepth < 0 || c.Workers < 0 || c.AppendStepMin < 0 || c.AppendStepMax < 0 {
 		return c, fmt.Errorf("aio: negative value in Config %+v", c)
 	}

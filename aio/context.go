@@ -1,64 +1,76 @@
 package aio
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nowaitio/nowait/aio/internal/engine"
+	"github.com/nowaitio/nowait/aio/internal/queue"
+	"github.com/nowaitio/nowait/aio/internal/req"
 )
 
 // Context is the io_setup/io_submit/io_getevents of this runtime: a set of
-// depth request slots, a Submit that never blocks, and GetEvents to collect
-// completions. Several goroutines may use one Context.
+// depth request slots, a ring of its own, a Submit that never waits and
+// GetEvents to collect completions. Several goroutines may use one
+// Context.
 //
-// Owner: shared. The runtime's goroutines (shards, workers) only ever push
-// completions onto done, a lock-free queue; the mutexes are taken by the
-// users' goroutines alone, so a Submit never waits for a lock that
-// completion delivery holds.
+// Submit places what the kernel can do without blocking in the ring and
+// publishes it, without entering the kernel: GetEvents submits it and
+// waits for completions in one io_uring_enter. A Context whose user
+// submits and then does something else has its SQEs submitted by the
+// runtime's helper within about a millisecond (GetEvents with a zero
+// timeout submits them at once).
+//
+// Owner: shared. The runtime's goroutines (drivers, workers) only push
+// completions onto done, a lock-free queue; getMu is taken by GetEvents
+// and Close alone, so a Submit never waits for a lock that completion
+// delivery or GetEvents holds.
 type Context struct {
 	rt    *Runtime
-	fast  executor    // the shard of this context's requests (nil: syscall backend)
-	own   *callerExec // a ring its submitter drives itself (File's blocking methods), or nil
-	cring *ctxRing    // the context's own ring (user contexts), or nil: the shard's
+	x     *engine.Ring // the ring its fast requests go to (nil: the syscall backend)
+	own   bool         // x is this Context's own, closed with it (else a blocking call's shared ring)
 	depth int
-	slots []request
+	slots []req.Request
+	iocbs []*IOCB // the IOCB of each slot's request
+	free  *queue.Slots
 
-	// blocking: the one-slot context of File's blocking methods (syncCtx),
-	// whose fast requests past the caller rings go to the overflow ring.
-	blocking bool
-
-	freeMu sync.Mutex // guards free and closed; users' goroutines only
-	free   []int32    // free slot numbers (a stack)
-	closed bool
-
-	done    mpsc          // completed requests; popped under getMu
-	life    lifetime      // users: requests submitted and not yet delivered; Close waits for them
-	notify  chan struct{} // a completion arrived (capacity 1: a wake-up, not a count)
+	done    queue.MPSC    // completed requests; popped under getMu
+	life    req.Lifetime  // users: requests submitted and not yet delivered; Close waits for them
+	notify  chan struct{} // a completion arrived, or work for a driver (capacity 1: a wake-up, not a count)
 	closing chan struct{} // closed by Close: wakes every waiter
+
+	// inRing: a goroutine of this Context waits in x's io_uring_enter
+	// (GetEvents, Close, a blocking call leading its ring): a delivery
+	// kicks the ring to wake it.
+	inRing atomic.Bool
+	// parked counts the goroutines of this Context waiting on notify (a
+	// GetEvents with nothing of its in the ring, Close, a blocking caller):
+	// a delivery, or a Submit that gives the ring work, sends on notify
+	// only then. Each parker counts itself, then looks whether it still
+	// must wait, then waits.
+	parked atomic.Int32
 
 	getMu sync.Mutex // one GetEvents (or Close) consumes done at a time
 	timer *time.Timer
-	// chanWait: a GetEvents waits on notify, not in the context's ring
-	// (nothing of its was in flight there); a Submit that puts work on
-	// the ring wakes it to wait there instead.
-	chanWait atomic.Bool
-	yield    yieldPacer // GetEvents's calls; guarded by getMu
+	yield yieldPacer // GetEvents's calls, or a blocking call's waits; guarded by getMu (or the blocking call)
 }
 
-// NewContext makes a context with room for depth requests in flight. On
-// io_uring (unless Config.ShardContexts), it drives a ring of its own, into
-// which Submit puts what the kernel can do without blocking and from
-// which GetEvents reaps.
+// NewContext makes a context with room for depth requests in flight, and
+// on io_uring a ring of its own, into which Submit puts what the kernel
+// can do without blocking and from which GetEvents reaps.
 func (rt *Runtime) NewContext(depth int) (*Context, error) {
 	c, err := rt.newContext(depth)
-	if err != nil || rt.backend != BackendIOUring || rt.cfg.ShardContexts {
+	if err != nil || rt.backend != BackendIOUring {
 		return c, err
 	}
-	cr, err := newCtxRing(rt, depth)
+	x, err := engine.NewRing(&rt.env, 2*depth, false)
 	if err != nil {
-		return c, nil // before Linux 6.13, or out of descriptors: the shard's ring
+		return nil, fmt.Errorf("aio: NewContext: a ring for the context: %w", err)
 	}
-	c.cring = cr
+	c.x, c.own = x, true
 	if !rt.track(c) {
 		c.Close()
 		return nil, ErrRuntimeClosed
@@ -70,29 +82,29 @@ func (rt *Runtime) newContext(depth int) (*Context, error) {
 	if depth < 1 || depth > 65536 {
 		return nil, ErrBadDepth
 	}
-	if rt.life.isClosed() {
+	if rt.life.IsClosed() {
 		return nil, ErrRuntimeClosed
 	}
-	c := &Context{rt: rt, depth: depth, slots: make([]request, depth), free: make([]int32, depth),
-		notify: make(chan struct{}, 1), closing: make(chan struct{})}
-	c.done.init()
-	c.life.init()
+	c := &Context{rt: rt, depth: depth, slots: make([]req.Request, depth), iocbs: make([]*IOCB, depth),
+		free: queue.NewSlots(depth), notify: make(chan struct{}, 1), closing: make(chan struct{})}
+	c.done.Init()
+	c.life.Init()
 	for i := range c.slots {
-		c.slots[i].ctx = c
-		c.slots[i].slot = int32(i)
-		c.free[i] = int32(depth - 1 - i)
-	}
-	if s := rt.pickShard(); s != nil {
-		c.fast = s
+		c.slots[i].Init(c, int32(i))
 	}
 	return c, nil
 }
 
 // Submit queues iocbs for I/O and returns how many it accepted, without
-// waiting for anything: no lock another I/O holds, no system call that can
-// block, no device. When the context is full it accepts what fits and
-// returns ErrWouldBlock (errors.Is syscall.EAGAIN). Bad input is refused
-// before anything is accepted: the error names the first bad IOCB's fault.
+// waiting for anything: no lock that another I/O, a completion or a
+// worker holds, no system call that can sleep (it may wake a waiter: a
+// channel send, a post into the ring), no device. Each request is
+// checked and routed, then queued for the ring's driver, or for a
+// worker; the Context's next GetEvents places what is queued and submits
+// it in the io_uring_enter it waits in. When the context is full it
+// accepts what fits and returns ErrWouldBlock (errors.Is
+// syscall.EAGAIN). Bad input is refused before anything is accepted: the
+// error names the first bad IOCB's fault.
 func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	for i, cb := range iocbs {
 		if err := c.validate(cb); err != nil {
@@ -100,51 +112,47 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 			return 0, err
 		}
 	}
-	// Slot numbers are copied out under the lock: once it is released, a
-	// completion may push onto the free stack over them.
-	var stackIDs [64]int32
-	ids := stackIDs[:0]
-	if len(iocbs) > len(stackIDs) {
-		ids = make([]int32, 0, len(iocbs))
-	}
-	c.freeMu.Lock()
-	if c.closed || c.rt.life.isClosed() {
-		c.freeMu.Unlock()
+	if !c.life.Acquire(int64(len(iocbs))) {
 		releaseOps(iocbs)
-		if c.closed {
-			return 0, ErrContextClosed
-		}
+		return 0, ErrContextClosed
+	}
+	if c.rt.life.IsClosed() {
+		c.life.ReleaseN(int64(len(iocbs)))
+		releaseOps(iocbs)
 		return 0, ErrRuntimeClosed
 	}
-	n := min(len(iocbs), len(c.free))
-	first := len(c.free) - n
-	ids = append(ids, c.free[first:]...)
-	c.free = c.free[:first]
-	// Never refused: Close sets closed, under freeMu, before it closes
-	// the lifetime.
-	c.life.acquire(int64(n))
-	c.freeMu.Unlock()
-
-	// The requests the ring executor can take are placed on the context's
-	// ring under its lock, and submitted in one enter. The lock is only
-	// tried: while a GetEvents holds it (reaping), or another Submit, this
-	// batch goes to the shard, and Submit never waits for it.
-	onRing := c.cring != nil && c.cring.mu.TryLock()
-	for i, slot := range ids {
-		c.rt.start(&c.slots[slot], iocbs[i], onRing)
-	}
-	if onRing {
-		c.cring.submitLocked()
-		c.cring.mu.Unlock()
-		if c.chanWait.Load() && c.cring.busy.Load() > 0 {
-			c.wake()
+	n := 0
+	for n < len(iocbs) {
+		slot, ok := c.free.Take()
+		if !ok {
+			break
 		}
+		c.start(&c.slots[slot], iocbs[n])
+		n++
 	}
+	if c.x != nil {
+		c.queued()
+	}
+	c.life.ReleaseN(int64(len(iocbs) - n))
 	if n < len(iocbs) {
 		releaseOps(iocbs[n:])
 		return n, ErrWouldBlock
 	}
 	return n, nil
+}
+
+// queued tells whoever must act on what Submit queued: a goroutine of
+// this Context waiting in the ring (kicked, to place and submit it with
+// its next wait), a GetEvents waiting on the channel (woken, to drive the
+// ring), and the helper (for a Context whose user does neither).
+func (c *Context) queued() {
+	if c.inRing.Load() {
+		c.x.Kick()
+	}
+	if c.parked.Load() > 0 {
+		c.wakeChan()
+	}
+	engine.Note()
 }
 
 // releaseOps gives back the file references validate took for IOCBs that
@@ -156,7 +164,7 @@ func releaseOps(iocbs []*IOCB) {
 }
 
 // validate checks cb and, as its last step, counts it on its File
-// (opStart); finish gives the count back, or releaseOps if Submit does not
+// (opStart); Settle gives the count back, or releaseOps if Submit does not
 // accept cb after all.
 func (c *Context) validate(cb *IOCB) error {
 	switch {
@@ -166,18 +174,18 @@ func (c *Context) validate(cb *IOCB) error {
 		return ErrNilFile
 	case cb.File.rt != c.rt:
 		return ErrOtherRuntime
-	case !cb.Op.valid():
+	case !cb.Op.Valid():
 		return ErrUnknownOp
 	case cb.Offset < 0:
 		return ErrNegativeOffset
 	case len(cb.Buf) > MaxIOBytes:
 		return ErrBufferTooLarge
 	case cb.Offset > math.MaxInt64-int64(len(cb.Buf)):
-		return ErrNegativeOffset
+		return ErrOffsetOverflow
 	case cb.Op == OpAllocate && allocLength(cb) <= 0:
 		return ErrBadLength
 	case cb.Op == OpAllocate && cb.Offset > math.MaxInt64-allocLength(cb):
-		return ErrNegativeOffset
+		return ErrOffsetOverflow
 	}
 	if err := cb.File.checkAccess(cb.Op, cb.appended); err != nil {
 		return err
@@ -188,33 +196,35 @@ func (c *Context) validate(cb *IOCB) error {
 	return nil
 }
 
-// complete queues a finished request for GetEvents. It takes no lock.
-func (c *Context) complete(r *request) {
-	c.deliver(r)
-	c.wake()
+// Deliver queues a finished request for GetEvents (req.Sink). It takes no
+// lock.
+func (c *Context) Deliver(r *req.Request) {
+	c.done.Push(&r.Node)
+	c.life.Release()
 }
 
-// deliver queues a finished request without waking a waiter: a shard
-// delivers every completion of a pass, then wakes each context once.
-func (c *Context) deliver(r *request) {
-	c.done.push(r)
-	c.life.release()
+// Wake wakes a GetEvents (or a blocking caller) waiting for a delivery or
+// for its ring's driver's work, on the channel or in the ring (req.Sink).
+func (c *Context) Wake() {
+	if c.parked.Load() > 0 {
+		c.wakeChan()
+	}
+	if c.inRing.Load() {
+		c.x.Kick()
+	}
 }
 
-func (c *Context) wake() {
+func (c *Context) wakeChan() {
 	select {
 	case c.notify <- struct{}{}:
 	default:
 	}
-	if c.cring != nil {
-		c.cring.kick() // a GetEvents waiting in the ring
-	}
 }
 
 // ready reports whether a GetEvents need not wait: a completion is queued,
-// or the context is closing.
+// or the context is closing. Under getMu (or by a blocking call's owner).
 func (c *Context) ready() bool {
-	if !c.done.empty() {
+	if !c.done.Empty() {
 		return true
 	}
 	select {
@@ -227,17 +237,19 @@ func (c *Context) ready() bool {
 
 // GetEvents waits until at least minEvents requests have completed (at
 // most len(events)), or timeout passes, and fills events with completions.
-// timeout < 0 waits without limit; 0 does not wait. It returns how many
-// events it filled. Close wakes a waiting GetEvents: it returns the events
-// it has taken, or ErrContextClosed when it has none, as does every later call.
+// timeout < 0 waits without limit; 0 does not wait, and submits what
+// Submit placed. It returns how many events it filled. Close wakes a
+// waiting GetEvents: it returns the events it has taken, or
+// ErrContextClosed when it has none, as does every later call.
 func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration) (int, error) {
 	minEvents = min(max(minEvents, 0), len(events))
 	c.getMu.Lock()
 	defer c.getMu.Unlock()
 	c.yield.tick()
+	c.rt.workers.Flush()
 	var deadline time.Time // read from the clock at the first wait: most calls never wait
 	n := 0
-	for {
+	for pumped := false; ; {
 		got, closed := c.take(events[n:])
 		n += got
 		if closed && n == 0 {
@@ -246,10 +258,14 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 		if closed {
 			return n, nil
 		}
-		if n < len(events) && c.cring != nil && c.cring.pump() > 0 {
-			continue // reaped: take what it completed
-		}
 		if n >= minEvents || timeout == 0 {
+			if !pumped && n < len(events) && c.x != nil && c.x.Busy() {
+				// Before returning: submit what is placed and take what
+				// is done, without waiting.
+				c.x.Drive(false, 0, nil)
+				pumped = true
+				continue
+			}
 			return n, nil
 		}
 		left := time.Duration(0) // no limit
@@ -261,126 +277,111 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 				return n, nil
 			}
 		}
-		if c.cring != nil {
-			if c.cring.isClosed() {
-				return n, nil // the runtime closed: take returns closed next
-			}
-			// Kernel requests in flight in the ring: wait there, for their
-			// CQEs (a delivery from elsewhere posts one). None: what is
-			// awaited is on a worker or a shard, and a goroutine parked on
-			// the channel gives its P to them at once, where a thread
-			// asleep in io_uring_enter keeps it for up to 20 µs.
-			c.chanWait.Store(true)
-			if c.cring.busy.Load() > 0 {
-				c.chanWait.Store(false)
-				if c.cring.wait(left, c.ready) {
-					continue
-				}
-				// Its enter refused for good: look at its CQ again soon.
-				poll := ringPoll
-				if left > 0 {
-					poll = min(left, ringPoll)
-				}
-				c.waitNotify(poll)
-				continue
-			}
-		}
-		timedOut := c.waitNotify(left)
-		c.chanWait.Store(false)
-		if timedOut {
+		if c.waitOnce(left) {
 			return n, nil
 		}
 	}
 }
 
+// waitOnce waits for something to take, at most left (0: no limit), and
+// reports whether it timed out. With work for the ring's driver (kernel
+// requests in flight, requests to place) it drives the ring: places,
+// then submits and waits in one io_uring_enter; otherwise what is
+// awaited is on a worker, and it parks on the channel (a goroutine
+// parked there gives its P to others at once, where a thread asleep in
+// io_uring_enter keeps it until the runtime's monitor notices).
+func (c *Context) waitOnce(left time.Duration) bool {
+	if x := c.x; x != nil && x.Busy() {
+		if x.Broken() {
+			// Its kernel requests still complete into its CQ, but nothing
+			// can wait there: look again soon.
+			x.Drive(false, 0, nil)
+			c.parked.Add(1)
+			if !c.ready() {
+				c.waitNotify(min(engine.PollBroken, orForever(left)))
+			}
+			c.parked.Add(-1)
+			return false
+		}
+		c.inRing.Store(true)
+		x.Drive(true, left, c.ready)
+		c.inRing.Store(false)
+		return false
+	}
+	c.parked.Add(1)
+	defer c.parked.Add(-1)
+	if c.ready() || (c.x != nil && c.x.Busy()) {
+		return false // a delivery, or Submit queued for the ring, meanwhile
+	}
+	return c.waitNotify(left)
+}
+
+// orForever is d, or a very long time for 0 (no limit).
+func orForever(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Duration(math.MaxInt64)
+	}
+	return d
+}
+
 // waitNotify waits for a completion or Close on the notify channel, at
-// most left (0: no limit), with the context rings reaped meanwhile (this
-// context's requests may wait on theirs: a barrier, a range lock). It
-// reports whether it timed out.
+// most left (0: no limit). It reports whether it timed out.
 func (c *Context) waitNotify(left time.Duration) bool {
-	helping := reap.help()
-	timedOut := false
 	if left == 0 {
 		select {
 		case <-c.notify:
 		case <-c.closing:
 		}
+		return false
+	}
+	if c.timer == nil {
+		c.timer = time.NewTimer(left)
 	} else {
-		if c.timer == nil {
-			c.timer = time.NewTimer(left)
-		} else {
-			c.timer.Reset(left)
-		}
-		select {
-		case <-c.notify:
-			c.timer.Stop()
-		case <-c.closing:
-			c.timer.Stop()
-		case <-c.timer.C:
-			timedOut = true
-		}
+		c.timer.Reset(left)
 	}
-	if helping {
-		reap.unhelp()
+	select {
+	case <-c.notify:
+		c.timer.Stop()
+	case <-c.closing:
+		c.timer.Stop()
+	case <-c.timer.C:
+		return true
 	}
-	return timedOut
+	return false
 }
 
 // take moves completed requests into events and frees their slots. The
-// caller holds getMu.
+// caller holds getMu (or owns the blocking call). It also reports whether
+// the context is closed.
 func (c *Context) take(events []Event) (int, bool) {
-	var ids [64]int32
-	k, n := 0, 0
+	n := 0
 	for n < len(events) {
-		r := c.done.pop()
-		if r == nil {
+		node := c.done.Pop()
+		if node == nil {
 			break
 		}
-		events[n] = Event{IOCB: r.iocb, N: r.n, Err: r.err}
-		r.reset()
-		if k == len(ids) {
-			c.release(ids[:k])
-			k = 0
-		}
-		ids[k] = r.slot
-		k++
+		r := node.Owner.(*req.Request)
+		events[n] = Event{IOCB: c.iocbs[r.Slot], N: r.N, Err: r.Err}
+		c.iocbs[r.Slot] = nil
+		r.Reset()
+		c.free.Put(r.Slot)
 		n++
 	}
-	return n, c.release(ids[:k])
-}
-
-// release returns slots to the free list and reports whether the context
-// is closed.
-func (c *Context) release(ids []int32) bool {
-	c.freeMu.Lock()
-	defer c.freeMu.Unlock()
-	c.free = append(c.free, ids...)
-	return c.closed
+	return n, c.life.IsClosed()
 }
 
 // Close refuses new requests, wakes any GetEvents waiting, waits for the
 // context's requests in flight to complete, and drops the events not yet
 // collected. A second Close returns ErrContextClosed.
 func (c *Context) Close() error {
-	c.freeMu.Lock()
-	if c.closed {
-		c.freeMu.Unlock()
+	if !c.life.Close() {
 		return ErrContextClosed
 	}
-	c.closed = true
-	c.freeMu.Unlock()
 	close(c.closing)
-	c.life.close()
-	if c.cring != nil {
-		c.cring.kick() // a GetEvents waiting in the ring returns
-		for !c.life.drained() {
-			if c.cring.pump() == 0 && !c.cring.wait(0, c.life.drained) {
-				time.Sleep(ringPoll) // its enter refused for good: look again soon
-			}
-		}
-	} else {
-		waitHelped(c.life.done) // every request submitted has been delivered
+	if c.x != nil {
+		c.x.Kick() // a GetEvents waiting in the ring returns
 	}
+	c.drain()
 	c.getMu.Lock()
 	defer c.getMu.Unlock()
 	var drop [16]Event
@@ -389,9 +390,36 @@ func (c *Context) Close() error {
 			break
 		}
 	}
-	if c.cring != nil {
-		c.cring.close()
+	if c.own {
+		c.x.Close()
 		c.rt.untrack(c)
 	}
 	return nil
+}
+
+// drain waits until every request submitted has been delivered, driving
+// the ring meanwhile: the requests may be in its kernel queue, deferred,
+// or on a worker.
+func (c *Context) drain() {
+	for !c.life.Drained() {
+		x := c.x
+		switch {
+		case x == nil || !x.Busy():
+			c.parked.Add(1)
+			if x == nil || !x.Busy() {
+				select {
+				case <-c.life.Done():
+				case <-c.notify: // a deferral: the ring has work now
+				}
+			}
+			c.parked.Add(-1)
+		case x.Broken():
+			x.Drive(false, 0, nil)
+			time.Sleep(engine.PollBroken)
+		default:
+			c.inRing.Store(true)
+			x.Drive(true, 0, c.life.Drained)
+			c.inRing.Store(false)
+		}
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio/internal/engine"
 )
 
 // contextWithRing makes a context of depth on its own ring, skipping where
@@ -26,11 +28,8 @@ func contextWithRing(t *testing.T, rt *Runtime, depth int) (*Context, *File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ctx.cring == nil {
-		if rt.cfg.ShardContexts {
-			t.Skip("NOWAIT_SHARD_CONTEXTS=1: every Context is on the shards (the suite without it runs this)")
-		}
-		t.Skip("no context ring here (IORING_REGISTER_SEND_MSG_RING needs Linux 6.13)")
+	if ctx.x == nil {
+		t.Fatal("a Context on the io_uring backend has no ring")
 	}
 	return ctx, f
 }
@@ -51,12 +50,29 @@ func TestContextRingCarriesTheFastPath(t *testing.T) {
 		}
 		cbs[i] = &IOCB{Op: OpWrite, File: f, Buf: bufs[i], Offset: int64(i) * 65536, UserData: uint64(i)}
 	}
-	before := rt.Stats()
+	// Writes go to the ring where the filesystem takes NOWAIT writes;
+	// where it refuses them all (btrfs) they go to the workers at once,
+	// and the reads of what they wrote go to the ring.
+	onRing := OpWrite
+	if !f.ino.Prov.Policy().NoWaitWrites {
+		onRing = OpRead
+	}
 	events := make([]Event, 32)
-	submitAndCollect(t, ctx, cbs, events, 4096)
-	after := rt.Stats()
-	if d := after.CallerDriven - before.CallerDriven; d != 32 {
-		t.Errorf("%d of 32 requests placed on the context's ring, want all", d)
+	for _, op := range []Op{OpWrite, OpRead} {
+		for _, cb := range cbs {
+			cb.Op = op
+		}
+		before := rt.Stats()
+		submitAndCollect(t, ctx, cbs, events, 4096)
+		after := rt.Stats()
+		if d := after.CallerDriven - before.CallerDriven; op == onRing && d != 32 {
+			t.Errorf("%d of 32 %vs placed on the context's ring, want all", d, op)
+		}
+	}
+	for i, b := range bufs {
+		if b[0] != byte(i+1) || b[4095] != byte(i+1) {
+			t.Fatalf("block %d read back wrong", i)
+		}
 	}
 	// An unaligned write goes to a worker; its completion must wake a
 	// GetEvents waiting in the ring.
@@ -152,39 +168,6 @@ func TestContextRingNeverStrandsAWaiter(t *testing.T) {
 	}
 }
 
-// TestWakeSurvivesAnotherReaper: the wake-up a deliverer posts for a
-// waiter must still be in the ring when the waiter enters the kernel,
-// whoever reaps the ring in between. io_uring_enter waits for a CQE past
-// the head it reads on entry, so a wake reaped before then is lost to the
-// waiter: a GetEvents slept for ever this way, its completion queued,
-// after the reaper (helping a File.Close) had reaped the kick. The race
-// is played here in its order: a GetEvents has announced that it waits
-// and found nothing queued; a worker's completion kicks the ring; another
-// goroutine (the reaper, a Close, a Submit told to reap) reaps it.
-func TestWakeSurvivesAnotherReaper(t *testing.T) {
-	rt := newRuntime(t, Config{})
-	ctx, _ := contextWithRing(t, rt, 1)
-	defer ctx.Close()
-	c := ctx.cring
-	c.waiting.Add(1) // the GetEvents, between ready() and io_uring_enter
-	c.kick()
-	if c.ring.CQReady() == 0 {
-		t.Fatal("kick posted no CQE for a waiter")
-	}
-	if n := c.pump(); n == 0 {
-		t.Fatal("the other goroutine reaped nothing: the race was not played")
-	}
-	if c.ring.CQReady() == 0 {
-		t.Fatal("the wake-up posted for a waiter was reaped by another goroutine and not passed on: the waiter sleeps for ever")
-	}
-	c.waiting.Add(-1)
-	// The waiter itself reaps the wake; nothing is posted again.
-	c.pump()
-	if n := c.ring.CQReady(); n != 0 {
-		t.Fatalf("%d CQEs left after the waiter reaped its wake-up, want 0", n)
-	}
-}
-
 // TestContextRingRefusedWhileWaiting: io_uring_enter starts failing for
 // good (a seccomp filter installed since the ring was made) while
 // GetEvents waits in a context ring with reads in the kernel. The ring is
@@ -193,14 +176,13 @@ func TestWakeSurvivesAnotherReaper(t *testing.T) {
 // (the first build did, spinning a core until every CQE was in); every
 // read completes with its data.
 func TestContextRingRefusedWhileWaiting(t *testing.T) {
-	// Only the context's ring refuses: a refusal on a shard or a caller
-	// ring (btrfs sends writes to the workers, whose completions pass
-	// through them) would count without playing the case.
+	// Only the context's ring refuses: a refusal on a shared ring (the
+	// test's own WriteAt) would count without playing the case.
 	var refuse atomic.Bool
 	var refused atomic.Int64
-	var target atomic.Pointer[ringExec]
-	testExecHook = func(s *ringExec) {
-		s.ring.InjectEnterFaults(func() unix.Errno {
+	var target atomic.Pointer[engine.Ring]
+	engine.TestHook = func(s *engine.Ring) {
+		s.Kernel().InjectEnterFaults(func() unix.Errno {
 			if refuse.Load() && target.Load() == s {
 				refused.Add(1)
 				return unix.EPERM
@@ -208,11 +190,11 @@ func TestContextRingRefusedWhileWaiting(t *testing.T) {
 			return 0
 		})
 	}
-	defer func() { testExecHook = nil }()
+	defer func() { engine.TestHook = nil }()
 	rt := newRuntime(t, Config{})
 	ctx, f := contextWithRing(t, rt, 32)
 	defer ctx.Close()
-	target.Store(&ctx.cring.ringExec)
+	target.Store(ctx.x)
 	want := make([]byte, 32*4096)
 	for i := range want {
 		want[i] = byte(i/4096 + 1)
@@ -243,14 +225,10 @@ func TestContextRingRefusedWhileWaiting(t *testing.T) {
 	if !played {
 		t.Skipf("in %d rounds, every read was done before GetEvents looked (or went to the shards): on this device a GetEvents never waits with reads in the ring", rounds)
 	}
-	c := ctx.cring
-	c.mu.Lock()
-	broken := c.broken
-	c.mu.Unlock()
-	if !broken {
+	if !ctx.x.Broken() {
 		t.Fatalf("the ring refused %d enters and is not marked broken: its waiters call the refused enter in a loop", refused.Load())
 	}
-	// Nothing goes to the broken ring again; the shards and workers take it.
+	// Nothing goes to the broken ring again; the workers take it.
 	if _, err := f.ReadAt(make([]byte, 4096), 0); err != nil {
 		t.Fatal(err)
 	}

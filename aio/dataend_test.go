@@ -26,12 +26,12 @@ func TestRewrittenTailReadsNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := fs.count(sysPread, f.ino.fd); n != 0 && f.ino.direct {
+	if n := fs.count(sysPread, f.ino.Fd); n != 0 && f.ino.Direct {
 		t.Errorf("200 records, each written again from its block's start, read %d times; want 0", n)
 	}
 	// Each in one write: the whole units and the zero-filled last one go
 	// to the kernel together (writePlan's span), not as two I/Os.
-	if n := fs.count(sysPwrite, f.ino.fd); n > 200 && f.ino.direct {
+	if n := fs.count(sysPwrite, f.ino.Fd); n > 200 && f.ino.Direct {
 		t.Errorf("200 records took %d pwrites; want one each", n)
 	}
 	if err := f.Sync(); err != nil {
@@ -43,12 +43,12 @@ func TestRewrittenTailReadsNothing(t *testing.T) {
 	}
 
 	// Data past a write's end in its last unit: it is read, not zeroed.
-	before := fs.count(sysPread, f.ino.fd)
+	before := fs.count(sysPread, f.ino.Fd)
 	if _, err := f.WriteAt([]byte("head"), 4096*4); err != nil {
 		t.Fatal(err)
 	}
 	copy(want[4096*4:], "head")
-	if fs.count(sysPread, f.ino.fd) == before && f.ino.direct {
+	if fs.count(sysPread, f.ino.Fd) == before && f.ino.Direct {
 		t.Error("a 4-byte write over data read nothing: the rest of its unit was zero-filled over data")
 	}
 	got, _ = os.ReadFile(path)

@@ -36,7 +36,7 @@ func TestDSyncOnEveryPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ctx.Close()
-	fd := plain.ino.fd
+	fd := plain.ino.Fd
 	slowWrites := []struct {
 		name string
 		off  int64

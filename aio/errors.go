@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/nowaitio/nowait/aio/internal/inode"
 )
 
 // ErrWouldBlock is returned by Submit when the context is full: it accepted
@@ -37,6 +39,9 @@ var (
 	ErrNilFile        = errors.New("aio: IOCB with a nil File")
 	ErrUnknownOp      = errors.New("aio: unknown Op")
 	ErrNegativeOffset = errors.New("aio: negative offset")
+	// ErrOffsetOverflow refuses a request whose end lies past the largest
+	// file offset (2^63-1): its offset plus its length overflows.
+	ErrOffsetOverflow = errors.New("aio: offset + length past the largest file offset (2^63-1)")
 	ErrBufferTooLarge = fmt.Errorf("aio: buffer larger than %d bytes", MaxIOBytes)
 	ErrOtherRuntime   = errors.New("aio: File belongs to another Runtime")
 	ErrBadDepth       = errors.New("aio: context depth must be between 1 and 65536")
@@ -67,15 +72,4 @@ const MaxIOBytes = 1 << 30
 // Error is an I/O error with its context: the operation, the file and the
 // offset. It unwraps to the errno, so errors.Is(err, syscall.EIO) works.
 // Immutable once returned.
-type Error struct {
-	Op     string // "read", "write", "fsync", ...
-	Path   string
-	Offset int64
-	Err    error
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("aio: %s %s at %d: %v", e.Op, e.Path, e.Offset, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = inode.Error

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nowaitio/nowait/aio/internal/engine"
 	"github.com/nowaitio/nowait/ring"
 )
 
@@ -37,38 +38,38 @@ type faultPlan struct {
 var hardErrnos = []unix.Errno{unix.EIO, unix.ENOSPC, unix.ECANCELED}
 
 func (p *faultPlan) install(t *testing.T) {
-	testExecHook = func(s *ringExec) {
-		s.ring.InjectCQEFaults(func(c *ring.CQE) { p.onCQE(s, c) })
-		s.ring.InjectEnterFaults(p.onEnter)
+	engine.TestHook = func(s *engine.Ring) {
+		s.Kernel().InjectCQEFaults(func(c *ring.CQE) { p.onCQE(s, c) })
+		s.Kernel().InjectEnterFaults(p.onEnter)
 	}
-	t.Cleanup(func() { testExecHook = nil })
+	t.Cleanup(func() { engine.TestHook = nil })
 }
 
-func (p *faultPlan) onCQE(s *ringExec, c *ring.CQE) {
+func (p *faultPlan) onCQE(s *engine.Ring, c *ring.CQE) {
 	if c.UserData == wakeTag {
 		return
 	}
-	r := s.slots[c.UserData].req
+	r := s.RequestOf(c.UserData)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.index++
 	if errno, ok := p.atIndex[p.index-1]; ok {
-		if _, done := p.hard[r.iocb.UserData]; !done {
-			p.hard[r.iocb.UserData] = errno
+		if _, done := p.hard[userDataOf(r)]; !done {
+			p.hard[userDataOf(r)] = errno
 			c.Res = -int32(errno)
 		}
 		return
 	}
-	if (p.only != 0 && r.op != p.only) || p.rng.IntN(100) >= p.cqePct {
+	if (p.only != 0 && r.Op != p.only) || p.rng.IntN(100) >= p.cqePct {
 		return
 	}
-	if _, done := p.hard[r.iocb.UserData]; done {
+	if _, done := p.hard[userDataOf(r)]; done {
 		return // one hard error per request: that is the one it must see
 	}
 	switch k := p.rng.IntN(5); {
 	case k < 2:
 		errno := hardErrnos[p.rng.IntN(len(hardErrnos))]
-		p.hard[r.iocb.UserData] = errno
+		p.hard[userDataOf(r)] = errno
 		c.Res = -int32(errno)
 	case k == 2:
 		c.Res = -int32(unix.EAGAIN)
@@ -76,12 +77,12 @@ func (p *faultPlan) onCQE(s *ringExec, c *ring.CQE) {
 	case k == 3:
 		c.Res = -int32(unix.EINTR)
 		p.soft++
-	case c.Res > 1 && r.op != OpFsync && r.op != OpFdatasync:
+	case c.Res > 1 && r.Op != OpFsync && r.Op != OpFdatasync:
 		c.Res /= 2 // a short transfer
-		if sl := &s.slots[c.UserData]; r.op == OpRead {
+		if b := s.BioOf(c.UserData); r.Op == OpRead {
 			// As if the kernel had read only that much: the rest of the
 			// memory holds no data.
-			buf := sl.bio.Seg.Buf
+			buf := b.Seg.Buf
 			clear(buf[min(int(c.Res), len(buf)):])
 		}
 		p.soft++
@@ -182,20 +183,20 @@ func TestFailedSyncIsSticky(t *testing.T) {
 	skipWithoutRing(t, "injects into the io_uring backend's rings")
 	var failNext sync.Mutex
 	inject := true
-	testExecHook = func(s *ringExec) {
-		s.ring.InjectCQEFaults(func(c *ring.CQE) {
+	engine.TestHook = func(s *engine.Ring) {
+		s.Kernel().InjectCQEFaults(func(c *ring.CQE) {
 			if c.UserData == wakeTag {
 				return
 			}
 			failNext.Lock()
 			defer failNext.Unlock()
-			if r := s.slots[c.UserData].req; inject && r.op == OpFdatasync {
+			if r := s.RequestOf(c.UserData); inject && r.Op == OpFdatasync {
 				c.Res = -int32(unix.EIO)
 				inject = false
 			}
 		})
 	}
-	t.Cleanup(func() { testExecHook = nil })
+	t.Cleanup(func() { engine.TestHook = nil })
 	rt := newRuntime(t, Config{})
 	f := openFile(t, rt, tempPath(t))
 	if _, err := f.WriteAt(AlignedBuffer(4096), 0); err != nil {
@@ -224,7 +225,7 @@ func TestFailOpI(t *testing.T) {
 			plan := &faultPlan{rng: rand.New(rand.NewPCG(uint64(i), 1)), hard: map[uint64]unix.Errno{},
 				atIndex: map[int]unix.Errno{i: hardErrnos[i%len(hardErrnos)]}}
 			plan.install(t)
-			defer func() { testExecHook = nil }()
+			defer func() { engine.TestHook = nil }()
 			rt := newRuntime(t, Config{Shards: 1})
 			f := openFile(t, rt, tempPath(t))
 			if err := f.Allocate(0, 1<<20); err != nil {
@@ -233,7 +234,7 @@ func TestFailOpI(t *testing.T) {
 			// Writes, where they go to the ring; where the filesystem
 			// refuses NOWAIT writes (btrfs), reads of written data do.
 			op := OpWrite
-			if !f.ino.prov.Policy().NoWaitWrites {
+			if !f.ino.Prov.Policy().NoWaitWrites {
 				if _, err := f.WriteAt(AlignedBuffer(64<<10), 0); err != nil {
 					t.Fatal(err)
 				}
@@ -283,19 +284,18 @@ func TestFailOpI(t *testing.T) {
 // shard spun.)
 func TestRingRefusedMidRun(t *testing.T) {
 	skipWithoutRing(t, "injects into the io_uring backend's rings")
-	for _, sleepInRing := range []bool{false, true} {
-		t.Run(map[bool]string{false: "netpoller", true: "sleep-in-ring"}[sleepInRing], func(t *testing.T) {
+	{
+		{
 			var refuse atomic.Bool
-			testSleepInRing = sleepInRing
-			testExecHook = func(s *ringExec) {
-				s.ring.InjectEnterFaults(func() unix.Errno {
+			engine.TestHook = func(s *engine.Ring) {
+				s.Kernel().InjectEnterFaults(func() unix.Errno {
 					if refuse.Load() {
 						return unix.EPERM
 					}
 					return 0
 				})
 			}
-			defer func() { testExecHook, testSleepInRing = nil, false }()
+			defer func() { engine.TestHook = nil }()
 			rt := newRuntime(t, Config{})
 			f := openFile(t, rt, tempPath(t))
 			if err := f.Allocate(0, 1<<20); err != nil {
@@ -343,7 +343,7 @@ func TestRingRefusedMidRun(t *testing.T) {
 			if st := rt.Stats(); st.RingRefused == 0 {
 				t.Errorf("Stats.RingRefused 0: the requests did not go the refused way (%+v)", st)
 			}
-		})
+		}
 	}
 }
 
@@ -356,24 +356,20 @@ func TestRingRefusedWithIOInFlight(t *testing.T) {
 	skipWithoutRing(t, "injects into the io_uring backend's rings")
 	var refuse atomic.Bool
 	var allow atomic.Int32 // enters still let through after the refusal starts
-	testExecHook = func(s *ringExec) {
-		s.ring.InjectEnterFaults(func() unix.Errno {
+	engine.TestHook = func(s *engine.Ring) {
+		s.Kernel().InjectEnterFaults(func() unix.Errno {
 			if refuse.Load() && allow.Add(-1) < 0 {
 				return unix.EPERM
 			}
 			return 0
 		})
 	}
-	defer func() { testExecHook = nil }()
+	defer func() { engine.TestHook = nil }()
 	rt := newRuntime(t, Config{})
-	// A context's ring took the writes in Submit's own enter. A shard
-	// takes them in an enter of its own, after Submit returns: one more
-	// enter is let through for it, so that they are in the kernel when
-	// the ring refuses.
-	allowed := int32(0)
-	if rt.cfg.ShardContexts {
-		allowed = 1
-	}
+	// Submit places the writes; the next enter (GetEvents', or the
+	// helper's) takes them into the kernel. It is let through, so that
+	// they are in the kernel when the ring refuses.
+	allowed := int32(1)
 	f := openFile(t, rt, tempPath(t))
 	if err := f.Allocate(0, 1<<20); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,9 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio/internal/inode"
+	"github.com/nowaitio/nowait/aio/internal/req"
 )
 
 // File is one handle of a file opened through the runtime. It implements
@@ -19,13 +22,12 @@ import (
 type File struct {
 	rt     *Runtime
 	name   string
-	ino    *inode
-	acc    access // what the handle was opened for
-	append bool   // O_APPEND: Write appends, WriteAt is refused
-	dsync  bool   // O_DSYNC or O_SYNC: every write is FlagDSync
-	fixed  int32  // the inode's slot in every ring of rt, or -1
+	ino    *inode.Inode
+	acc    inode.Access // what the handle was opened for
+	append bool         // O_APPEND: Write appends, WriteAt is refused
+	dsync  bool         // O_DSYNC or O_SYNC: every write is FlagDSync
 
-	life lifetime // users: requests submitted and not yet finished; Close waits for them
+	life req.Lifetime // users: requests submitted and not yet finished; Close waits for them
 }
 
 // Open opens name (os.OpenFile's flags and permissions) for I/O through
@@ -44,11 +46,11 @@ type File struct {
 // every write of the handle is durable when it completes, as with
 // FlagDSync (O_SYNC's file timestamps are not synced with it).
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
-	if rt.life.isClosed() {
+	if rt.life.IsClosed() {
 		return nil, ErrRuntimeClosed
 	}
-	acc := accessOf(flag)
-	if flag&os.O_TRUNC != 0 && !acc.write {
+	acc := inode.AccessOf(flag)
+	if flag&os.O_TRUNC != 0 && !acc.Write {
 		// The runtime truncates through its own descriptor, so the
 		// kernel's open would not check write permission for it.
 		return nil, &os.PathError{Op: "open", Path: name, Err: errTruncReadOnly}
@@ -68,29 +70,28 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	ino, err := attachInode(fd, direct, acc)
+	ino, err := inode.Attach(fd, direct, acc)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
 	f := &File{rt: rt, name: name, ino: ino, acc: acc, append: flag&os.O_APPEND != 0,
-		dsync: flag&unix.O_DSYNC != 0, fixed: -1}
-	f.life.init()
+		dsync: flag&unix.O_DSYNC != 0}
+	f.life.Init()
 	if flag&os.O_TRUNC != 0 {
-		if err := f.truncate(0); err != nil {
-			ino.detach(rt, name)
+		if err := ino.Truncate(name, 0); err != nil {
+			ino.Detach(name, &rt.stats.CutBacks)
 			return nil, &os.PathError{Op: "open", Path: name, Err: err}
 		}
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if !rt.life.acquire(1) { // released by the file's Close
-		ino.detach(rt, name)
+	if !rt.life.Acquire(1) { // released by the file's Close
+		ino.Detach(name, &rt.stats.CutBacks)
 		return nil, ErrRuntimeClosed
 	}
-	rt.registerFixed(f)
 	rt.files[f] = struct{}{}
-	if !ino.direct {
-		rt.stats.bufferedFiles.Add(1)
+	if !ino.Direct {
+		rt.stats.BufferedFiles.Add(1)
 	}
 	return f, nil
 }
@@ -104,23 +105,23 @@ func (f *File) Name() string { return f.name }
 // Size is the logical size: what the user has written or set through any
 // handle of the file, whatever the runtime preallocated ahead of it.
 func (f *File) Size() int64 {
-	l, _ := f.ino.sizes()
+	l, _ := f.ino.Sizes()
 	return l
 }
 
 // opStart counts a request on the file, unless the file is closed: a
 // request either is refused or is waited for by Close, never slips in as
-// the handle closes (lifetime).
-func (f *File) opStart() bool { return f.life.acquire(1) }
+// the handle closes (req.Lifetime).
+func (f *File) opStart() bool { return f.life.Acquire(1) }
 
-func (f *File) opDone() { f.life.release() }
+func (f *File) opDone() { f.life.Release() }
 
 // checkAccess refuses what the handle was not opened for.
 func (f *File) checkAccess(op Op, appending bool) error {
 	switch {
-	case op == OpRead && !f.acc.read:
+	case op == OpRead && !f.acc.Read:
 		return ErrWriteOnly
-	case op.spec().modifies && !f.acc.write:
+	case op.Modifies() && !f.acc.Write:
 		return ErrReadOnly
 	case op == OpWrite && f.append && !appending:
 		return ErrAppendWriteAt
@@ -159,13 +160,13 @@ func (f *File) Write(p []byte) (int, error) {
 	if err := f.checkAccess(OpWrite, true); err != nil {
 		return 0, err
 	}
-	if f.life.isClosed() {
+	if f.life.IsClosed() {
 		return 0, ErrClosed
 	}
-	off := f.ino.reserveAppend(int64(len(p)))
+	off := f.ino.ReserveAppend(int64(len(p)))
 	n, err := f.doAppend(p, off)
 	if err != nil {
-		f.ino.unreserveAppend(off, int64(len(p)))
+		f.ino.UnreserveAppend(off, int64(len(p)))
 	} else if n < len(p) {
 		err = &Error{Op: "write", Path: f.name, Offset: off + int64(n), Err: io.ErrShortWrite}
 	}
@@ -197,46 +198,24 @@ func (f *File) doAppend(p []byte, off int64) (int, error) {
 	return f.doIOCB(IOCB{Op: OpWrite, File: f, Buf: p, Offset: off, appended: true})
 }
 
-func (f *File) doIOCB(cb IOCB) (int, error) {
-	sc := f.rt.getSyncCtx()
-	if sc == nil {
-		return 0, ErrRuntimeClosed
-	}
-	defer f.rt.putSyncCtx(sc)
-	f.rt.blocking.Add(1)
-	defer f.rt.blocking.Add(-1)
-	sc.cb = cb
-	if _, err := sc.ctx.Submit(&sc.cb); err != nil {
-		sc.cb = IOCB{}
-		return 0, err
-	}
-	if _, err := sc.ctx.GetEvents(1, sc.ev[:], -1); err != nil {
-		return 0, err
-	}
-	ev := sc.ev[0]
-	sc.cb, sc.ev[0] = IOCB{}, Event{}
-	return ev.N, ev.Err
-}
-
 // Close waits for this handle's I/O in flight and closes it. The file's
 // last handle in the process also cuts the append-ahead tail back to the
 // logical size and closes the descriptor. A second Close returns
 // ErrClosed.
 func (f *File) Close() error {
-	if !f.life.close() {
+	if !f.life.Close() {
 		return ErrClosed
 	}
-	waitHelped(f.life.done) // its requests may sit in a context ring no one reaps
-	f.rt.unregisterFixed(f)
-	err := f.ino.detach(f.rt, f.name)
+	// Its requests may sit in a Context's ring that no one reaps: the
+	// runtime's helper reaps them.
+	f.life.Wait()
+	err := f.ino.Detach(f.name, &f.rt.stats.CutBacks)
 	f.rt.mu.Lock()
 	delete(f.rt.files, f)
 	f.rt.mu.Unlock()
-	if !f.ino.direct {
-		f.rt.stats.bufferedFiles.Add(-1)
+	if !f.ino.Direct {
+		f.rt.stats.BufferedFiles.Add(-1)
 	}
-	f.rt.life.release()
+	f.rt.life.Release()
 	return err
 }
-
-const maxOffset = int64(1<<63 - 1)

@@ -288,15 +288,15 @@ func TestBarrierNotStarvedByLaterWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	const rangeA, rangeC = 0, 65536
-	f.ino.locks.lockExclusive(rangeA, rangeA+4096)
-	f.ino.locks.lockExclusive(rangeC, rangeC+4096)
+	f.ino.Locks.LockExclusive(rangeA, rangeA+4096)
+	f.ino.Locks.LockExclusive(rangeC, rangeC+4096)
 	lockedA, lockedC := true, true
 	defer func() { // on failure too: Runtime.Close waits for the stuck writes
 		if lockedA {
-			f.ino.locks.unlock(rangeA, rangeA+4096, true)
+			f.ino.Locks.UnlockExclusive(rangeA, rangeA+4096)
 		}
 		if lockedC {
-			f.ino.locks.unlock(rangeC, rangeC+4096, true)
+			f.ino.Locks.UnlockExclusive(rangeC, rangeC+4096)
 		}
 	}()
 	ctx, _ := rt.NewContext(8)
@@ -314,7 +314,7 @@ func TestBarrierNotStarvedByLaterWrites(t *testing.T) {
 	if n, _ := ctx.GetEvents(1, events, 50*time.Millisecond); n != 0 {
 		t.Fatalf("%c completed while write A was still in flight", rune(events[0].IOCB.UserData))
 	}
-	f.ino.locks.unlock(rangeA, rangeA+4096, true)
+	f.ino.Locks.UnlockExclusive(rangeA, rangeA+4096)
 	lockedA = false
 	var order []rune
 	for len(order) < 2 {
@@ -332,7 +332,7 @@ func TestBarrierNotStarvedByLaterWrites(t *testing.T) {
 	if string(order) != "AB" {
 		t.Fatalf("completion order %q, want A then B (C still held)", string(order))
 	}
-	f.ino.locks.unlock(rangeC, rangeC+4096, true)
+	f.ino.Locks.UnlockExclusive(rangeC, rangeC+4096)
 	lockedC = false
 	if n, err := ctx.GetEvents(1, events, 2*time.Second); n != 1 || err != nil || events[0].IOCB.UserData != 'C' {
 		t.Fatalf("write C after its range was freed: %d, %v", n, err)

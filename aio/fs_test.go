@@ -64,7 +64,7 @@ func checkBlockSize(t *testing.T, f *File) {
 	if err := unix.Statfs(f.name, &st); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.ino.prov.BlockSize(); got != st.Bsize {
+	if got := f.ino.Prov.BlockSize(); got != st.Bsize {
 		t.Errorf("block size %d, the filesystem's is %d", got, st.Bsize)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nowaitio/nowait/aio/internal/req"
 	"github.com/nowaitio/nowait/ring"
 )
 
@@ -51,11 +52,6 @@ func newRuntime(t testing.TB, cfg Config) *Runtime {
 	if cfg.Backend == BackendAuto {
 		cfg.Backend = testBackend()
 	}
-	// NOWAIT_SHARD_CONTEXTS=1 runs the suite with every Context on the
-	// shards (Config.ShardContexts; CI runs it once so).
-	if os.Getenv("NOWAIT_SHARD_CONTEXTS") == "1" {
-		cfg.ShardContexts = true
-	}
 	rt, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New(%+v): %v", cfg, err)
@@ -79,3 +75,9 @@ func tempPath(t testing.TB) string { return filepath.Join(t.TempDir(), "data") }
 // differ from every other's and from zero, so a lost or misplaced write
 // shows.
 func pattern(g int, p int64) byte { return byte(1 + (int64(g)*53+p*7+p>>9)%251) }
+
+// userDataOf is the UserData of r's IOCB (r is a request of a Context).
+func userDataOf(r *req.Request) uint64 { return r.Sink.(*Context).iocbs[r.Slot].UserData }
+
+// wakeTag is the user_data of the CQEs a Kick posts (engine's).
+const wakeTag = ^uint64(0)

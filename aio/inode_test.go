@@ -329,33 +329,6 @@ func checkDiskSize(t *testing.T, path string, want int64, when string) {
 	}
 }
 
-// TestHandlesShareOneFixedSlot: handles of one file in a Runtime take one
-// fixed-file slot, given back when the last of them closes.
-func TestHandlesShareOneFixedSlot(t *testing.T) {
-	skipWithoutRing(t, "fixed files are the io_uring backend's")
-	rt := newRuntime(t, Config{FixedFiles: 4})
-	path := tempPath(t)
-	a, b := openFile(t, rt, path), openFile(t, rt, path)
-	if n := rt.Stats().FixedFiles; n != 1 || a.fixed != b.fixed || a.fixed < 0 {
-		t.Fatalf("two handles of one file: %d fixed files, slots %d and %d", n, a.fixed, b.fixed)
-	}
-	if _, err := b.WriteAt([]byte("through the shared slot"), 0); err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
-	if n := rt.Stats().FixedFiles; n != 1 {
-		t.Fatalf("after one of two Closes: %d fixed files, want 1", n)
-	}
-	buf := make([]byte, 7)
-	if _, err := b.ReadAt(buf, 0); err != nil || string(buf) != "through" {
-		t.Fatalf("read through the remaining handle: %q, %v", buf, err)
-	}
-	b.Close()
-	if n := rt.Stats().FixedFiles; n != 0 {
-		t.Fatalf("after the last Close: %d fixed files, want 0", n)
-	}
-}
-
 // TestSubmitSyncWaitsForNoSizeChange: Submit of an fsync looks at the
 // sticky sync error on the submitting goroutine; that look must not wait
 // for the inode's size-change lock, which a worker holds across
@@ -369,7 +342,7 @@ func TestSubmitSyncWaitsForNoSizeChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ctx.Close()
-	f.ino.mu.Lock() // as an extension or a cut-back in progress
+	f.ino.Mu.Lock() // as an extension or a cut-back in progress
 	submitted := make(chan error, 1)
 	go func() {
 		_, err := ctx.Submit(&IOCB{Op: OpFdatasync, File: f})
@@ -377,12 +350,12 @@ func TestSubmitSyncWaitsForNoSizeChange(t *testing.T) {
 	}()
 	select {
 	case err := <-submitted:
-		f.ino.mu.Unlock()
+		f.ino.Mu.Unlock()
 		if err != nil {
 			t.Fatal(err)
 		}
 	case <-time.After(5 * time.Second):
-		f.ino.mu.Unlock()
+		f.ino.Mu.Unlock()
 		t.Fatal("Submit of an fdatasync waited for the inode's size-change lock")
 	}
 	var ev [1]Event

@@ -1,58 +1,32 @@
 package aio
 
+import "github.com/nowaitio/nowait/aio/internal/req"
+
 // Op is what an IOCB asks for.
-type Op uint8
+type Op = req.Op
 
 const (
-	OpRead      Op = iota + 1 // read len(Buf) bytes at Offset
-	OpWrite                   // write Buf at Offset
-	OpFsync                   // data and exact logical size durable (File.Sync)
-	OpFdatasync               // data durable (File.SyncData)
+	OpRead      = req.OpRead      // read len(Buf) bytes at Offset
+	OpWrite     = req.OpWrite     // write Buf at Offset
+	OpFsync     = req.OpFsync     // data and exact logical size durable (File.Sync)
+	OpFdatasync = req.OpFdatasync // data durable (File.SyncData)
 	// OpAllocate preallocates [Offset, Offset+Length) (Length 0: len(Buf);
 	// Buf is not touched), growing the file if that lies past its end, as
 	// File.Allocate does: the new range reads as zeros, and later writes
 	// into it are overwrites.
-	OpAllocate
+	OpAllocate = req.OpAllocate
 )
 
-// opSpec is one row of the op table: what the rest of the runtime needs to
-// know of an op, in one place. Adding an op is adding its row, its router
-// case and its executor functions. The table is immutable.
-type opSpec struct {
-	name     string
-	modifies bool // needs a handle opened for writing; counted by barriers as a write
-	sync     bool // FlagBarrier orders it after earlier modifications
-}
-
-var opTable = [...]opSpec{
-	OpRead:      {name: "read"},
-	OpWrite:     {name: "write", modifies: true},
-	OpFsync:     {name: "fsync", sync: true},
-	OpFdatasync: {name: "fdatasync", sync: true},
-	OpAllocate:  {name: "allocate", modifies: true},
-}
-
-func (o Op) valid() bool { return o >= OpRead && int(o) < len(opTable) }
-
-func (o Op) spec() opSpec {
-	if !o.valid() {
-		return opSpec{name: "unknown-op"}
-	}
-	return opTable[o]
-}
-
-func (o Op) String() string { return o.spec().name }
-
 // Flag modifies an IOCB.
-type Flag uint8
+type Flag = req.Flag
 
 const (
 	// FlagBarrier on an fsync or fdatasync orders it after every write to
 	// the same file submitted before it has completed (per file, not a
 	// ring-wide drain).
-	FlagBarrier Flag = 1 << iota
+	FlagBarrier = req.FlagBarrier
 	// FlagDSync makes a write durable when it completes (RWF_DSYNC).
-	FlagDSync
+	FlagDSync = req.FlagDSync
 )
 
 // IOCB is one I/O request, the io_submit iocb of this runtime. The caller
@@ -76,4 +50,12 @@ type Event struct {
 	IOCB *IOCB
 	N    int   // bytes transferred; a read shorter than len(Buf) reached the end of the file
 	Err  error // nil, or an *Error that errors.Is the errno (EIO, ENOSPC, ...)
+}
+
+// allocLength is how many bytes an OpAllocate IOCB asks for.
+func allocLength(cb *IOCB) int64 {
+	if cb.Length != 0 {
+		return cb.Length
+	}
+	return int64(len(cb.Buf))
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio/internal/inode"
 )
 
 // sysKind names one of the slow path's system calls.
@@ -40,7 +42,7 @@ type sysRule struct {
 // replaces the call's answer before it is made), counts them per kind and
 // descriptor, and fails the ones its rules name.
 type faultySys struct {
-	inner syscalls
+	inner inode.Syscalls
 	mu    sync.Mutex
 	rules []sysRule
 	calls [sysKinds]int
@@ -51,9 +53,9 @@ type faultySys struct {
 // injectSys puts a faultySys with rules in the seam for the rest of t.
 func injectSys(t *testing.T, rules ...sysRule) *faultySys {
 	t.Helper()
-	f := &faultySys{inner: sys, rules: rules, perFd: map[[2]int]int{}}
-	sys = f
-	t.Cleanup(func() { sys = f.inner })
+	f := &faultySys{inner: inode.Sys, rules: rules, perFd: map[[2]int]int{}}
+	inode.Sys = f
+	t.Cleanup(func() { inode.Sys = f.inner })
 	return f
 }
 
@@ -200,7 +202,7 @@ func runSysFault(t *testing.T, rule sysRule) bool {
 		t.Fatal(err)
 	}
 	fs := injectSys(t, rule)
-	defer func() { sys = fs.inner }()
+	defer func() { inode.Sys = fs.inner }()
 	// Appends extend by one block, then two (the step doubles): the
 	// second round leaves a tail for Sync to cut back on a worker.
 	rt := newRuntime(t, Config{AppendStepMin: 4096, AppendStepMax: 8192})
@@ -257,8 +259,8 @@ func TestFailedCallChecksSize(t *testing.T) {
 			if !errors.Is(err, unix.ENOSPC) || (second != 0 && !errors.Is(err, second)) {
 				t.Fatalf("Allocate: %v, want ENOSPC and %v", err, second)
 			}
-			if fs.count(sysFstat, f.ino.fd) != 1 {
-				t.Errorf("%d fstat calls after the failed fallocate, want 1", fs.count(sysFstat, f.ino.fd))
+			if fs.count(sysFstat, f.ino.Fd) != 1 {
+				t.Errorf("%d fstat calls after the failed fallocate, want 1", fs.count(sysFstat, f.ino.Fd))
 			}
 			if _, err := f.WriteAt([]byte("after"), 9000); err != nil {
 				t.Fatalf("write after the failure: %v", err)

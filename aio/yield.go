@@ -30,7 +30,7 @@ const (
 // costs a thread woken to look for work, 250 times a second.
 //
 // Owner: the goroutine driving the ring (under Context.getMu, or holding
-// the syncCtx of a callerExec).
+// a syncCtx).
 type yieldPacer struct {
 	waits uint32
 	last  time.Time

@@ -38,9 +38,6 @@ func TestRingDriverKeepsItsP(t *testing.T) {
 		read func(off int64) error
 	}{{"ReadAt", readAt}, {"Context depth 1", contextReader(t, rt, f, 1)}, {"Context depth 32", contextReader(t, rt, f, 32)}} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.name != "ReadAt" && rt.cfg.ShardContexts {
-				t.Skip("with Config.ShardContexts (NOWAIT_SHARD_CONTEXTS=1) a Context's goroutine drives no ring")
-			}
 			ends, taken := traceReads(t, 300*time.Millisecond, size, c.read)
 			t.Logf("%d system calls ended, %d of them with the P taken", ends, taken)
 			if ends < 100 {

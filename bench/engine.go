@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nowaitio/nowait/aio"
 )
 
 // Engine runs a group of jobs at once (fio's jobs between stonewalls) and
@@ -21,15 +19,13 @@ type Engine interface {
 }
 
 // EngineNames lists the engines, in the order the docs describe them.
-var EngineNames = []string{"aio", "aio-shards", "psync", "ring", "fio"}
+var EngineNames = []string{"aio", "psync", "ring", "fio"}
 
 // EngineByName returns the engine called name.
 func EngineByName(name string) (Engine, error) {
 	switch name {
 	case "aio":
 		return AIOEngine{}, nil
-	case "aio-shards":
-		return AIOEngine{Config: aio.Config{ShardContexts: true}}, nil
 	case "psync":
 		return PsyncEngine{}, nil
 	case "ring":

@@ -9,22 +9,17 @@ import (
 
 // AIOEngine runs the jobs through this runtime, one Runtime per group:
 // one Context per clone with IODepth slots, kept full; every Submit call
-// is timed. With Config.ShardContexts it is "aio-shards": every Context's
-// requests go to the shards, whose threads issue them; a Submit enters
-// the kernel only to wake a sleeping shard.
+// is timed. Submit places each I/O in the Context's ring and returns; the
+// queue's next wait (GetEvents) submits what is placed and waits in one
+// io_uring_enter, so I/Os placed while completions were being taken go
+// to the kernel together (fio's iodepth_batch_submit=1 submits each one
+// with an io_uring_enter of its own: compare fio with
+// --iodepth_batch_submit and --iodepth_batch_complete_max as well).
 type AIOEngine struct {
 	Config aio.Config // Backend, Shards...; QueueDepth defaults to the job's needs
 }
 
-func (e AIOEngine) Name() string { return aioBase(e.Config.ShardContexts) }
-
-// aioBase is the aio engine's name for its Context mode.
-func aioBase(shardContexts bool) string {
-	if shardContexts {
-		return "aio-shards"
-	}
-	return "aio"
-}
+func (e AIOEngine) Name() string { return "aio" }
 
 func (e AIOEngine) run(g *groupRun) ([]Result, error) {
 	cfg := e.Config
@@ -132,8 +127,8 @@ func nextPow2(n int) int {
 	return p
 }
 
-// aioName is the aio engine's name (base: aio or aio-shards) on io_uring,
-// else base, "(" and the backend that ran.
+// aioName is the aio engine's name (base) on io_uring, else base, "("
+// and the backend that ran.
 func aioName(base string, st aio.Stats) string {
 	if st.Backend == aio.BackendIOUring.String() {
 		return base

@@ -4,7 +4,7 @@
 # interleaved, REPEAT times (median reported): random reads at depth 1,
 # 32 and 64, random overwrites, appends, a WAL commit (a 4 KiB append and
 # an fdatasync, one at a time), 512-byte writes into fallocate'd space;
-# plus the mixed submit-latency job on aio, aio-shards and the bare ring;
+# plus the mixed submit-latency job on aio and the bare ring;
 # and prints the tables, or writes them to the file named. With
 # --update-docs (or UPDATE_DOCS=1) it also writes them between the
 # headline markers of docs/benchmarks.md (the project's own record; a
@@ -64,7 +64,7 @@ run randwrite-512-qd16-prealloc --rw=randwrite --bs=512 --iodepth=16 --size=256m
   echo "|---|---|---|---|---|---|---|---|---|---|"
 } >>"$out"
 echo "running mixed" >&2
-"$work/iobench" --output-format=markdown --rw=mixed --compare=aio,aio-shards,ring --filename="$work/mixed" | sed 1,2d >>"$out"
+"$work/iobench" --output-format=markdown --rw=mixed --compare=aio,ring --filename="$work/mixed" | sed 1,2d >>"$out"
 if [ -n "$dest" ]; then
   cp "$out" "$dest"
   echo "the tables are in $dest" >&2

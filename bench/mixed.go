@@ -107,7 +107,7 @@ func (g *mixedGen) next() mixedOp {
 	return mixedOp{file: 2, off: g.rng.Int64N(g.job.ReadSize/4096) * 4096, size: 4096}
 }
 
-// RunMixed runs the mixed job on engine "aio", "aio-shards" or "ring" and
+// RunMixed runs the mixed job on engine "aio" or "ring" and
 // returns the submission latencies (and the rest of a Result).
 func RunMixed(m MixedJob, engine string) (Result, error) {
 	if m.Depth < 1 || m.Submissions < 1 || m.SyncEvery < 1 {
@@ -119,13 +119,12 @@ func RunMixed(m MixedJob, engine string) (Result, error) {
 	}
 	var run func(MixedJob, mixedFiles) (Result, error)
 	switch engine {
-	case "aio", "aio-shards":
-		shardContexts := engine == "aio-shards"
-		run = func(m MixedJob, f mixedFiles) (Result, error) { return runMixedAIO(m, f, shardContexts) }
+	case "aio":
+		run = runMixedAIO
 	case "ring":
 		run = runMixedRing
 	default:
-		return Result{}, fmt.Errorf("the mixed job runs on aio, aio-shards or ring, not %q", engine)
+		return Result{}, fmt.Errorf("the mixed job runs on aio or ring, not %q", engine)
 	}
 	// A window for the status line: submissions stand for bytes.
 	w := newWindow(engine, Job{Runtime: m.Runtime}, time.Now(), int64(m.Submissions))
@@ -211,10 +210,9 @@ func (m MixedJob) source(q *queueStats) *mixedSource {
 	return &mixedSource{gen: &mixedGen{job: m, rng: rand.New(rand.NewPCG(m.Seed, 1))}, q: q, w: m.window, limit: m.Submissions}
 }
 
-// runMixedAIO runs it through a Context, with every Context's requests on
-// the shards if shardContexts (Config.ShardContexts: aio-shards).
-func runMixedAIO(m MixedJob, files mixedFiles, shardContexts bool) (Result, error) {
-	rt, err := aio.New(aio.Config{QueueDepth: nextPow2(m.Depth * 2), Shards: mixedShards, Workers: mixedWorkers, ShardContexts: shardContexts})
+// runMixedAIO runs it through a Context.
+func runMixedAIO(m MixedJob, files mixedFiles) (Result, error) {
+	rt, err := aio.New(aio.Config{QueueDepth: nextPow2(m.Depth * 2), Shards: mixedShards, Workers: mixedWorkers})
 	if err != nil {
 		return Result{}, err
 	}
@@ -239,10 +237,10 @@ func runMixedAIO(m MixedJob, files mixedFiles, shardContexts bool) (Result, erro
 	if err := runQueue(d, m.source(q), newSlots(m.Depth, 4096, 0), m.batching()); err != nil {
 		return Result{}, err
 	}
-	res := mixedResult(aioBase(shardContexts), q, start, cpu0)
+	res := mixedResult("aio", q, start, cpu0)
 	st := rt.Stats()
 	res.Stats = &st
-	nameBackend(&res, aioBase(shardContexts), st)
+	nameBackend(&res, "aio", st)
 	return res, nil
 }
 

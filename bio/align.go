@@ -3,6 +3,8 @@ package bio
 import (
 	"fmt"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nowaitio/nowait/ring"
 )
 
@@ -48,3 +50,16 @@ func (a Alignment) MemoryAligned(buf []byte) bool {
 }
 
 func addr(b []byte) uintptr { return ring.Addr(b) }
+
+// AlignedBuffer returns size bytes of page-aligned Go memory (nil for
+// size <= 0): I/O from and to it needs no bounce copy, since it meets
+// every direct-I/O alignment. The garbage collector frees it.
+func AlignedBuffer(size int) []byte {
+	if size <= 0 {
+		return nil
+	}
+	page := unix.Getpagesize()
+	b := make([]byte, size+page)
+	skip := (page - int(addr(b)%uintptr(page))) % page
+	return b[skip : skip+size : skip+size]
+}

@@ -44,3 +44,29 @@ func BenchmarkNoteWrittenSplits(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(p.Extents()), "extents")
 }
+
+// BenchmarkBeginManyExtents: a NoWait write's mapping in a map of 30,000
+// extents, as Submit asks it for every write.
+func BenchmarkBeginManyExtents(b *testing.B) {
+	const size = 256 << 20
+	f, err := os.OpenFile(filepath.Join(b.TempDir(), "prealloc"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		b.Skipf("fallocate: %v", err)
+	}
+	p, err := NewFile(int(f.Fd()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 30000 {
+		p.NoteWritten(rng.Int64N(size/512)*512, 512)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		p.Begin(int64(i%(size/4096))*4096, 4096, Write|Direct|NoWait)
+	}
+}

@@ -39,6 +39,53 @@ func (r *Ring) SQPending() uint32 {
 	return r.sq.sqeTail - atomic.LoadUint32(r.sq.head)
 }
 
+// Publish makes the SQEs handed out so far visible to the kernel (a
+// release store of the SQ tail), without entering it: the next
+// io_uring_enter, by anyone, submits them (Enter). Producer side.
+func (r *Ring) Publish() {
+	if r.sq.sqes != nil {
+		atomic.StoreUint32(r.sq.tail, r.sq.sqeTail)
+	}
+}
+
+// Unconsumed is how many published SQEs the kernel has not taken yet.
+// Any goroutine.
+func (r *Ring) Unconsumed() uint32 {
+	if r.sq.sqes == nil {
+		return 0
+	}
+	return atomic.LoadUint32(r.sq.tail) - atomic.LoadUint32(r.sq.head)
+}
+
+// Enter submits every published SQE the kernel has not taken and, with
+// minComplete > 0, waits in the same system call until minComplete CQEs
+// are ready to reap or timeout passes (timeout <= 0: no limit; a timeout
+// is unix.ETIME). It touches no user-side state of the SQ or the CQ, so on
+// a ring made without SingleIssuer any goroutine may call it beside the
+// producer and the reaper (split ownership). One timed waiter at a time:
+// its argument lives in the Ring. It returns the raw errno; EBUSY and
+// EAGAIN mean "reap, then enter again".
+func (r *Ring) Enter(minComplete uint32, timeout time.Duration) error {
+	var toSubmit, flags uint32
+	if r.Unconsumed() > 0 {
+		toSubmit = r.sq.entries // the kernel takes what is there
+	}
+	if minComplete > 0 || r.cqNeedsEnter() {
+		flags |= enterGetEvents
+	}
+	if toSubmit == 0 && flags == 0 {
+		return nil
+	}
+	if minComplete > 0 && timeout > 0 && r.features&FeatExtArg != 0 {
+		r.waitTs = Timespec{Sec: int64(timeout / time.Second), Nsec: int64(timeout % time.Second)}
+		r.waitArg = getEventsArg{Ts: uint64(uintptr(unsafe.Pointer(&r.waitTs)))}
+		_, err := r.enter(toSubmit, minComplete, flags|enterExtArg, unsafe.Pointer(&r.waitArg), unsafe.Sizeof(r.waitArg))
+		return err
+	}
+	_, err := r.enter(toSubmit, minComplete, flags, nil, 0)
+	return err
+}
+
 // flush publishes the SQEs handed out so far and returns how many the
 // kernel has yet to consume.
 func (r *Ring) flush() uint32 {

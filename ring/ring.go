@@ -9,12 +9,16 @@ import (
 
 // Ring is one io_uring instance.
 //
-// Owner: exactly one goroutine, the ring's issuer. Every method must be
-// called from it; with Config.SingleIssuer that goroutine must also be
-// locked to its OS thread (runtime.LockOSThread) from before New until after
-// Close, because the kernel binds the ring to the thread that created it.
-// Nothing here is safe for concurrent use: the point of a per-core ring is
-// that it needs no lock.
+// Owner: one goroutine at a time, the ring's issuer; with
+// Config.SingleIssuer that goroutine must also be locked to its OS thread
+// (runtime.LockOSThread) from before New until after Close, because the
+// kernel binds the ring to the thread that created it. A ring made
+// without SingleIssuer may instead be split three ways (split ownership):
+// a producer places SQEs (NextSQE, SQSpace, SQPending, Publish,
+// Unsubmit), a reaper takes CQEs (Reap), and any goroutine may call Enter
+// (and the read-only Unconsumed, CQReady, CompletionsPending) beside
+// them, since Enter touches neither side's state; each side is one
+// goroutine at a time, which its user guarantees. Close excludes all.
 type Ring struct {
 	fd         int
 	setupFlags uint32 // the IORING_SETUP_* flags the kernel accepted

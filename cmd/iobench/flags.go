@@ -124,7 +124,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	for _, f := range jobFlags {
 		fs.Var(&jobFlag{name: f.name, isBool: f.isBool, set: &settings}, f.name, f.usage)
 	}
-	ioengine := fs.String("ioengine", "", "run one engine: aio, aio-shards, psync, ring or fio (or fio's names: io_uring, libaio, sync, ...)")
+	ioengine := fs.String("ioengine", "", "run one engine: aio, psync, ring or fio (or fio's names: io_uring, libaio, sync, ...)")
 	compare := fs.String("compare", "", "engines to run in turn; ratios are to the first (default aio,psync; with a job file naming ioengines, aio and those)")
 	ioUring := fs.String("io_uring", "fio", "what a job file's ioengine=io_uring runs: fio (fio's engine) or ring (the bare ring)")
 	repeat := fs.Int("repeat", 1, "interleaved repeats per engine; the median run is reported")
@@ -329,8 +329,8 @@ func enginesOf(names, ioUring string, mixed bool) ([]bench.Engine, error) {
 			continue
 		}
 		seen[e.Name()] = true
-		if mixed && e.Name() != "aio" && e.Name() != "aio-shards" && e.Name() != "ring" {
-			return nil, usageError{fmt.Errorf("--rw=mixed runs on the aio, aio-shards and ring engines, not %s", e.Name())}
+		if mixed && e.Name() != "aio" && e.Name() != "ring" {
+			return nil, usageError{fmt.Errorf("--rw=mixed runs on the aio and ring engines, not %s", e.Name())}
 		}
 		out = append(out, e)
 	}

@@ -176,7 +176,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--no-such-flag"}, nil, "not defined"},
 		{[]string{"missing.fio"}, nil, "no such file"},
 		{[]string{"testdata-none.fio", "extra"}, nil, "one job file at most"},
-		{[]string{"--rw=mixed", "--compare=psync"}, nil, "mixed runs on the aio, aio-shards and ring"},
+		{[]string{"--rw=mixed", "--compare=psync"}, nil, "mixed runs on the aio and ring"},
 		{[]string{"--filename=/nonexistent-dir/x", "--runtime=100ms", "--size=1m", "--ioengine=psync"}, nil, "cannot"},
 		{[]string{"--ioengine=fio", "--runtime=100ms", "--size=1m"}, []string{"PATH=/nonexistent"}, "apt-get install -y fio"},
 	}

@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio/internal/queue"
+	"github.com/nowaitio/nowait/aio/internal/req"
+	"github.com/nowaitio/nowait/aio/internal/stats"
+	"github.com/nowaitio/nowait/bio"
+	"github.com/nowaitio/nowait/iomap"
+	"github.com/nowaitio/nowait/ring"
+)
+
+// Env is what a Ring needs of its runtime. Immutable.
+type Env struct {
+	Stats *stats.Counters
+	Pool  *bio.Pool
+	// ToWorker queues a request for the slow path without waking a
+	// worker (it may run inside a Submit); FlushWorkers, called by
+	// drivers and the helper, wakes one for what was queued.
+	ToWorker     func(r *req.Request)
+	FlushWorkers func()
+}
+
+// Ring is one io_uring instance and what drives it.
+//
+// Owner: shared. The placer side (plan, builder, it, and popping
+// deferred) belongs to sqMu's holder; the completer side (cqes, wakes,
+// and the completion of slots) to cqMu's holder; the slot table is handed
+// between them slot by slot (free, and each slot's armed flag). Whoever
+// holds both takes sqMu first. The kernel ring's SQ belongs to the
+// placer, its CQ to the completer; io_uring_enter may be called by anyone
+// while the ring is open (ring.Ring's split ownership).
+type Ring struct {
+	k      *ring.Ring
+	env    *Env
+	shared bool // a per-P ring of the blocking methods
+
+	sqMu      sync.Mutex
+	builder   bio.Builder
+	plan      []planned
+	it        iomap.Iter
+	deferred  queue.MPSC // requests waiting to be placed; popped under sqMu
+	deferredN atomic.Int32
+
+	slots    []bioSlot
+	free     *queue.Slots
+	inflight atomic.Int64 // kernel requests placed (published or not) and not completed
+
+	cqMu  sync.Mutex
+	cqes  []ring.CQE
+	wakes []req.Sink
+	woke  int // owners woken since the last Drive took the count
+
+	// waiting counts the goroutines inside io_uring_enter waiting for a
+	// CQE: Kick posts one to wake them.
+	waiting atomic.Int32
+	// Shared rings: leader is held by the blocking caller that drives
+	// the ring; followers are the callers parked until it hands them
+	// their completion or the lead.
+	leader    atomic.Bool
+	followMu  sync.Mutex
+	followers []req.Sink
+
+	broken  atomic.Bool  // io_uring_enter failed for good: everything goes to the workers
+	closed  atomic.Bool  // set under both locks
+	kickers atomic.Int32 // Kicks using the descriptor: Close waits for them
+}
+
+// wakeTag is the user_data of the CQEs Kick posts.
+const wakeTag = ^uint64(0)
+
+// TestHook, set by tests only, runs for every ring made, before it is
+// used: fault injectors go there.
+var TestHook func(x *Ring)
+
+// NewRing makes a ring for up to slots kernel requests in flight, proves
+// it (ring.New's NOP round trip) and checks that other goroutines can
+// wake a waiter in it (IORING_REGISTER_SEND_MSG_RING, Linux 6.13).
+// shared: a per-P ring of the blocking methods.
+func NewRing(env *Env, slots int, shared bool) (*Ring, error) {
+	entries := uint32(min(max(slots, 8), 4096))
+	k, err := ring.New(ring.Config{Entries: entries, CQEntries: 2 * entries, CoopTaskrun: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := ring.SendMsgRing(k.Fd(), wakeTag, 0); err != nil {
+		k.Close()
+		errno, _ := err.(unix.Errno)
+		return nil, &ring.UnavailableError{Call: "io_uring_register(SEND_MSG_RING)", Errno: errno,
+			Cause: "the kernel cannot post a completion into a ring from outside it (IORING_REGISTER_SEND_MSG_RING needs Linux 6.13), which the runtime needs to wake a GetEvents waiting in its ring"}
+	}
+	var drop [1]ring.CQE
+	k.Reap(drop[:])
+	n := int(k.SQEntries())
+	x := &Ring{k: k, env: env, shared: shared, slots: make([]bioSlot, n), free: queue.NewSlots(n),
+		cqes: make([]ring.CQE, min(int(k.CQEntries()), 256))}
+	x.deferred.Init()
+	if TestHook != nil {
+		TestHook(x)
+	}
+	help.add(x)
+	return x, nil
+}
+
+// Kernel is the kernel ring (tests inject faults into it).
+func (x *Ring) Kernel() *ring.Ring { return x.k }
+
+// RequestOf is the request whose kernel request has user_data ud, or nil
+// (tests, from a CQE fault injector: the completer side).
+func (x *Ring) RequestOf(ud uint64) *req.Request {
+	if ud >= uint64(len(x.slots)) {
+		return nil
+	}
+	return x.slots[ud].req
+}
+
+// BioOf is the bio of the kernel request with user_data ud (tests).
+func (x *Ring) BioOf(ud uint64) *bio.Bio { return &x.slots[ud].bio }
+
+// Broken reports whether io_uring_enter failed for good on the ring.
+func (x *Ring) Broken() bool { return x.broken.Load() }
+
+// InFlight is how many kernel requests are in flight on the ring.
+func (x *Ring) InFlight() int64 { return x.inflight.Load() }
+
+// Busy reports whether the ring has anything for a driver: kernel
+// requests in flight, SQEs not yet submitted, or requests to place.
+func (x *Ring) Busy() bool {
+	return x.inflight.Load() > 0 || x.deferredN.Load() > 0
+}
+
+// Close closes the kernel ring. Its users have no request left on it (a
+// ring that broke may still have kernel requests the kernel took: they
+// are abandoned, as io_uring_enter can no longer reap them).
+func (x *Ring) Close() {
+	help.remove(x)
+	x.sqMu.Lock()
+	x.cqMu.Lock()
+	if !x.closed.Swap(true) {
+		x.waitKickers()
+		x.k.Close()
+	}
+	x.cqMu.Unlock()
+	x.sqMu.Unlock()
+}

@@ -1,0 +1,214 @@
+package inode
+
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
+
+// RangeLock serialises byte ranges of one file. Fast writes take shared
+// locks from Submit, and must never wait: TryShared takes one with a few
+// atomic adds, or refuses it (the write then goes to a worker). Workers
+// and size changes take exclusive locks for read-modify-write,
+// extension and truncation, and wait, for each other and for the shared
+// holders to drain. Two shared locks never conflict, so disjoint and
+// overlapping fast writes proceed together, while a read-modify-write of
+// a unit never runs beside a write into that unit.
+//
+// How the shared side avoids a mutex (a mutex that completions and
+// workers took made Submit wait behind them): the file is cut into 64 KiB
+// regions, hashed into 256 buckets, each counting its shared holders. A
+// shared locker counts itself in its range's buckets, then looks at the
+// exclusive holders (a fixed table of them, with a bit set per one in
+// use); an exclusive locker publishes itself in that table, then waits
+// for its buckets to drain. With sequentially consistent atomics one of
+// the two sees the other: either the exclusive locker counts the shared
+// holder and waits for it, or the shared locker sees the exclusive one
+// and backs off. While an exclusive locker drains, shared lockers in its
+// buckets back off even where their ranges do not overlap its own, so
+// that a stream of them cannot keep it waiting for ever; once it holds
+// the range, only an overlap refuses them. A shared unlock that touches
+// a draining holder's buckets wakes it.
+//
+// A table entry's fields are atomics, and an entry is reused once its
+// lock is released: a shared locker that reads an entry mid-reuse sees a
+// lock it need not respect, or a new one that will wait for it (its
+// count is in), either way safe; and nothing is allocated per lock.
+//
+// Owner: shared by Submits, the rings' completers and the workers; exMu
+// guards the table's changes and is taken by exclusive lockers alone.
+type RangeLock struct {
+	shared [lockBuckets]atomic.Int32 // shared holders per bucket
+	active atomic.Uint64             // bit i: holds[i] is published (held, or draining)
+	holds  [maxExclusive]exHold
+	exMu   sync.Mutex
+	exCond sync.Cond // an exclusive holder left
+}
+
+const (
+	lockBuckets     = 256
+	lockRegionShift = 16 // 64 KiB regions
+	// maxExclusive exclusive locks may be held (or drained for) at once
+	// per file; more lockers wait for an entry.
+	maxExclusive = 64
+)
+
+// bucketMask is a set of buckets.
+type bucketMask [lockBuckets / 64]uint64
+
+func maskOf(off, end int64) bucketMask {
+	var m bucketMask
+	r0, r1 := off>>lockRegionShift, (end-1)>>lockRegionShift
+	if end <= off {
+		r1 = r0
+	}
+	if r1-r0+1 >= lockBuckets {
+		for i := range m {
+			m[i] = ^uint64(0)
+		}
+		return m
+	}
+	for r := r0; r <= r1; r++ {
+		b := r % lockBuckets
+		m[b/64] |= 1 << (b % 64)
+	}
+	return m
+}
+
+// each calls f for every bucket in m.
+func (m *bucketMask) each(f func(b int)) {
+	for i, w := range m {
+		for w != 0 {
+			bit := w & -w
+			f(i*64 + bits.TrailingZeros64(bit))
+			w &^= bit
+		}
+	}
+}
+
+// exHold is one entry of the exclusive table.
+type exHold struct {
+	off, end atomic.Int64
+	mask     [lockBuckets / 64]atomic.Uint64
+	draining atomic.Bool   // taking it: waiting for the shared holders of its buckets
+	wake     chan struct{} // capacity 1: a shared holder of its buckets left; made once, under exMu
+}
+
+func (h *exHold) meets(m *bucketMask) bool {
+	for i := range m {
+		if h.mask[i].Load()&m[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *exHold) overlaps(off, end int64) bool { return h.off.Load() < end && off < h.end.Load() }
+
+func (l *RangeLock) init() { l.exCond.L = &l.exMu }
+
+// eachActive calls f for every published entry.
+func (l *RangeLock) eachActive(f func(h *exHold) bool) {
+	for a := l.active.Load(); a != 0; a &= a - 1 {
+		if !f(&l.holds[bits.TrailingZeros64(a)]) {
+			return
+		}
+	}
+}
+
+// TryShared takes a shared lock of [off, end) unless an exclusive lock
+// overlaps it (or is being taken in its buckets); it never waits.
+func (l *RangeLock) TryShared(off, end int64) bool {
+	m := maskOf(off, end)
+	m.each(func(b int) { l.shared[b].Add(1) })
+	ok := true
+	l.eachActive(func(h *exHold) bool {
+		if h.overlaps(off, end) || (h.draining.Load() && h.meets(&m)) {
+			ok = false
+		}
+		return ok
+	})
+	if !ok {
+		l.releaseShared(&m)
+	}
+	return ok
+}
+
+// UnlockShared drops a shared lock TryShared took.
+func (l *RangeLock) UnlockShared(off, end int64) {
+	m := maskOf(off, end)
+	l.releaseShared(&m)
+}
+
+func (l *RangeLock) releaseShared(m *bucketMask) {
+	m.each(func(b int) { l.shared[b].Add(-1) })
+	l.eachActive(func(h *exHold) bool {
+		if h.draining.Load() && h.meets(m) {
+			select {
+			case h.wake <- struct{}{}:
+			default:
+			}
+		}
+		return true
+	})
+}
+
+// LockExclusive waits until [off, end) overlaps no exclusive lock and no
+// shared holder is left in its buckets, then holds it.
+func (l *RangeLock) LockExclusive(off, end int64) {
+	m := maskOf(off, end)
+	l.exMu.Lock()
+	for l.overlapsExclusiveLocked(off, end) || l.active.Load() == ^uint64(0) {
+		l.exCond.Wait()
+	}
+	i := bits.TrailingZeros64(^l.active.Load())
+	h := &l.holds[i]
+	if h.wake == nil {
+		h.wake = make(chan struct{}, 1)
+	}
+	h.off.Store(off)
+	h.end.Store(end)
+	for k := range m {
+		h.mask[k].Store(m[k])
+	}
+	h.draining.Store(true)
+	l.active.Or(1 << i)
+	l.exMu.Unlock()
+	for !l.drained(&m) {
+		<-h.wake
+	}
+	h.draining.Store(false)
+}
+
+func (l *RangeLock) overlapsExclusiveLocked(off, end int64) bool {
+	found := false
+	l.eachActive(func(h *exHold) bool {
+		found = h.overlaps(off, end)
+		return !found
+	})
+	return found
+}
+
+func (l *RangeLock) drained(m *bucketMask) bool {
+	ok := true
+	m.each(func(b int) {
+		if l.shared[b].Load() != 0 {
+			ok = false
+		}
+	})
+	return ok
+}
+
+// UnlockExclusive drops the exclusive lock of exactly [off, end).
+func (l *RangeLock) UnlockExclusive(off, end int64) {
+	l.exMu.Lock()
+	defer l.exMu.Unlock()
+	for a := l.active.Load(); a != 0; a &= a - 1 {
+		i := bits.TrailingZeros64(a)
+		if h := &l.holds[i]; h.off.Load() == off && h.end.Load() == end && !h.draining.Load() {
+			l.active.And(^(uint64(1) << i))
+			break
+		}
+	}
+	l.exCond.Broadcast()
+}

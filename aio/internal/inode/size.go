@@ -1,0 +1,122 @@
+package inode
+
+import (
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Size changes: truncation, allocation and the cut-back of the
+// append-ahead tail, each under the exclusive range lock of what it
+// changes and Mu.
+
+// Truncate sets the logical size (and the kernel's), after the I/O in
+// flight beyond the new size. A grown file reads as zeros.
+func (ino *Inode) Truncate(name string, size int64) error {
+	if ino.Prov.FixedSize() {
+		return &Error{Op: "truncate", Path: name, Offset: size, Err: unix.EINVAL}
+	}
+	ino.Locks.LockExclusive(size, maxOffset)
+	defer ino.Locks.UnlockExclusive(size, maxOffset)
+	ino.Mu.Lock()
+	defer ino.Mu.Unlock()
+	if err := RetryEINTR(func() error { return Sys.Ftruncate(ino.Fd, size) }); err != nil {
+		return &Error{Op: "truncate", Path: name, Offset: size, Err: err}
+	}
+	ino.Prov.NoteKernelSize(size)
+	ino.Prov.SetLogicalSize(size)
+	ino.appendEnd = size
+	return nil
+}
+
+// Allocate allocates storage for [off, off+length), growing the file if
+// that lies past its end (like posix_fallocate); the new range reads as
+// zeros. It holds the range's exclusive lock, so that no write into the
+// range runs beside the fallocate.
+func (ino *Inode) Allocate(name string, off, length int64) error {
+	if ino.Prov.FixedSize() {
+		return nil // a device is all allocated
+	}
+	ino.Locks.LockExclusive(off, off+length)
+	defer ino.Locks.UnlockExclusive(off, off+length)
+	ino.Mu.Lock()
+	defer ino.Mu.Unlock()
+	if err := ino.fallocateLocked(off, length); err != nil {
+		return &Error{Op: "allocate", Path: name, Offset: off, Err: err}
+	}
+	ino.Prov.NoteLogicalEnd(off + length)
+	return nil
+}
+
+// CutBack truncates the kernel's size back to the logical size, after the
+// writes in flight past the logical size have finished.
+func (ino *Inode) CutBack(name string, cutBacks *atomic.Uint64) error {
+	logical, kernel := ino.Prov.Sizes()
+	if kernel <= logical {
+		return nil
+	}
+	ino.Locks.LockExclusive(logical, maxOffset)
+	defer ino.Locks.UnlockExclusive(logical, maxOffset)
+	ino.Mu.Lock()
+	defer ino.Mu.Unlock()
+	return ino.CutBackLocked(name, cutBacks)
+}
+
+// CutBackLocked truncates the kernel's size back to the logical size when
+// append-ahead left it larger, counting it in cutBacks. Mu must be held
+// and no write may be in flight past the logical size (the caller holds
+// the range lock or has drained the file).
+func (ino *Inode) CutBackLocked(name string, cutBacks *atomic.Uint64) error {
+	logical, kernel := ino.Prov.Sizes()
+	if kernel <= logical {
+		return nil
+	}
+	if err := RetryEINTR(func() error { return Sys.Ftruncate(ino.Fd, logical) }); err != nil {
+		return &Error{Op: "truncate", Path: name, Offset: logical, Err: err}
+	}
+	ino.Prov.NoteKernelSize(logical)
+	cutBacks.Add(1)
+	return nil
+}
+
+// ReserveAppend takes the next n bytes at the logical end for one append:
+// appends through any handle get disjoint ranges, in the order they
+// reserve.
+func (ino *Inode) ReserveAppend(n int64) int64 {
+	ino.Mu.Lock()
+	defer ino.Mu.Unlock()
+	logical, _ := ino.Sizes()
+	off := max(logical, ino.appendEnd)
+	ino.appendEnd = off + n
+	return off
+}
+
+// UnreserveAppend gives back a failed append's range when no later append
+// reserved past it, so that a failure leaves no gap of zeros.
+func (ino *Inode) UnreserveAppend(off, n int64) {
+	ino.Mu.Lock()
+	defer ino.Mu.Unlock()
+	if ino.appendEnd == off+n {
+		ino.appendEnd = off
+	}
+}
+
+// StickySyncErr is the error of the first failed sync, if any: after a
+// failed fsync the kernel may have dropped the dirty data, so a later
+// fsync that "succeeds" proves nothing (PostgreSQL's fsyncgate). It is the
+// inode's, not the handle's: the data lost was every handle's.
+func (ino *Inode) StickySyncErr() error {
+	if f := ino.syncErr.Load(); f != nil {
+		return f.err
+	}
+	return nil
+}
+
+// SetSyncErr keeps err unless a failure is kept already.
+func (ino *Inode) SetSyncErr(err error) {
+	ino.syncErr.CompareAndSwap(nil, &syncFailure{err})
+}
+
+// syncFailure boxes the sticky error for the atomic pointer; immutable
+// once stored.
+type syncFailure struct{ err error }

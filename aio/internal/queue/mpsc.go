@@ -1,0 +1,65 @@
+package queue
+
+import "sync/atomic"
+
+// Node is the link an item carries to sit in an MPSC queue: it embeds a
+// Node and sets Owner to itself once, so that Pop gives the item back
+// without allocating. An item is in at most one queue at a time.
+type Node struct {
+	next  atomic.Pointer[Node]
+	Owner any
+}
+
+// MPSC is an intrusive multi-producer, single-consumer queue (Vyukov's):
+// Push is one atomic swap and never waits. The zero value is not ready:
+// call Init.
+//
+// Owner: any goroutine may Push; one at a time may Pop (its user says who).
+type MPSC struct {
+	head atomic.Pointer[Node] // last pushed; producers swap it
+	tail *Node                // next to pop; consumer-only
+	stub Node
+}
+
+// Init makes the queue empty.
+func (q *MPSC) Init() {
+	q.head.Store(&q.stub)
+	q.tail = &q.stub
+}
+
+// Push queues n.
+func (q *MPSC) Push(n *Node) {
+	n.next.Store(nil)
+	prev := q.head.Swap(n)
+	prev.next.Store(n)
+}
+
+// Pop returns the oldest node, or nil when there is none or a producer is
+// half-way through a push (call again: it completes in nanoseconds).
+func (q *MPSC) Pop() *Node {
+	tail, next := q.tail, q.tail.next.Load()
+	if tail == &q.stub {
+		if next == nil {
+			return nil
+		}
+		q.tail, tail, next = next, next, next.next.Load()
+	}
+	if next != nil {
+		q.tail = next
+		return tail
+	}
+	if tail != q.head.Load() {
+		return nil // a push is between its swap and its link
+	}
+	q.Push(&q.stub)
+	if next = tail.next.Load(); next != nil {
+		q.tail = next
+		return tail
+	}
+	return nil
+}
+
+// Empty reports whether nothing is queued or being pushed (consumer only).
+func (q *MPSC) Empty() bool {
+	return q.tail.next.Load() == nil && q.head.Load() == q.tail
+}

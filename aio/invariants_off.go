@@ -1,5 +1,0 @@
-//go:build !nowait_invariants
-
-package aio
-
-const invariantsOn = false
