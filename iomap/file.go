@@ -265,9 +265,13 @@ func (p *File) End(pos, length, written int64, flags ReqFlags, m Iomap) error {
 	return nil
 }
 
-// roundOut widens [off, end) to whole filesystem blocks.
+// roundOut widens [off, end) to whole filesystem blocks (the last block
+// of the offset space ends at the largest offset).
 func (p *File) roundOut(off, end int64) (int64, int64) {
 	bs := p.blockSize
+	if end > maxOffset-bs+1 {
+		return off / bs * bs, maxOffset
+	}
 	return off / bs * bs, (end + bs - 1) / bs * bs
 }
 

@@ -69,6 +69,11 @@ type Inode struct {
 	// Submit reads it, and Mu is held across fallocate and ftruncate.
 	syncErr atomic.Pointer[syncFailure]
 
+	// bufFd is a descriptor of the file without O_DIRECT, opened the
+	// first time an I/O touches the last unit of the offset space
+	// (BufferedFd); -1 until then (guarded by Mu).
+	bufFd int
+
 	refs int           // open handles (guarded by inodes.mu)
 	gone chan struct{} // made when refs reaches 0, closed once the last Close is done
 }
@@ -178,7 +183,7 @@ func share(k key, acc Access) (*Inode, error) {
 // still read the edges of a read-modify-write; where it does not, the
 // handle's descriptor is kept as it is.
 func newInode(k key, fd int, direct bool, acc Access) (*Inode, error) {
-	ino := &Inode{key: k, Fd: fd, Readable: acc.Read, Writable: acc.Write, Direct: direct}
+	ino := &Inode{key: k, Fd: fd, Readable: acc.Read, Writable: acc.Write, Direct: direct, bufFd: -1}
 	ino.Locks.init()
 	ino.Barriers.init()
 	if !(acc.Read && acc.Write) {
@@ -194,6 +199,32 @@ func newInode(k key, fd int, direct bool, acc Access) (*Inode, error) {
 	_, kernel := ino.Prov.Sizes()
 	ino.dataEnd.Store(kernel)
 	return ino, nil
+}
+
+// PastLastUnit reports whether an I/O that ends at end touches the last
+// direct-I/O unit of the offset space, [2^63 - unit, 2^63): that unit's
+// end is not a file offset, so it can be neither read nor written whole
+// with O_DIRECT, where a page-cache descriptor reads and writes its bytes
+// (XFS and btrfs files reach 8 EiB; ext4's stop at 16 TiB).
+func (ino *Inode) PastLastUnit(end int64) bool {
+	return ino.Direct && end > maxOffset-max(ino.Block, ino.Align.Offset)+1
+}
+
+// BufferedFd is a descriptor of the file without O_DIRECT, for the I/O
+// PastLastUnit names; it is opened once and closed with the file. The
+// kernel keeps the two coherent: a direct read or write of a range
+// writes its cached pages back first, and fsync covers both.
+func (ino *Inode) BufferedFd() (int, error) {
+	ino.Mu.Lock()
+	defer ino.Mu.Unlock()
+	if ino.bufFd < 0 {
+		fd, err := reopenRW(ino.Fd, false)
+		if err != nil {
+			return -1, err
+		}
+		ino.bufFd = fd
+	}
+	return ino.bufFd, nil
 }
 
 // reopenRW opens the file of fd again, for reading and writing: through
@@ -274,6 +305,9 @@ func (ino *Inode) Detach(name string, cutBacks *atomic.Uint64) error {
 	}
 	if cerr := unix.Close(ino.Fd); cerr != nil && err == nil {
 		err = &Error{Op: "close", Path: name, Err: cerr}
+	}
+	if ino.bufFd >= 0 {
+		unix.Close(ino.bufFd)
 	}
 	inodes.mu.Lock()
 	delete(inodes.m, ino.key)

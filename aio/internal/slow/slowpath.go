@@ -39,6 +39,15 @@ func (w *Workers) read(r *req.Request, scratch []byte) (int, error) {
 	}
 	n := min(int64(len(r.Buf)), logical-r.Off)
 	buf := r.Buf[:n]
+	if ino.PastLastUnit(r.Off + n) {
+		fd, err := ino.BufferedFd()
+		if err == nil {
+			var got int
+			got, err = inode.PreadFull(fd, buf, r.Off)
+			return got, wrapRead(r, err)
+		}
+		return 0, wrapRead(r, err)
+	}
 	plan, err := bio.PlanRead(r.Off, n, max(ino.Align.Offset, 1))
 	if err != nil {
 		return 0, err
@@ -122,4 +131,11 @@ func (w *Workers) sync(r *req.Request) error {
 		ino.SetSyncErr(err)
 	}
 	return err
+}
+
+func wrapRead(r *req.Request, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &inode.Error{Op: "read", Path: r.Name, Offset: r.Off, Err: err}
 }

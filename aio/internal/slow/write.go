@@ -33,9 +33,15 @@ func (w *Workers) write(r *req.Request, scratch []byte) (int, error) {
 	// Sync and Close would not cut the size back.
 	wroteLo, wroteHi := off, end
 	var err error
-	if ino.Direct && ino.Align.Offset > 1 {
+	switch {
+	case ino.PastLastUnit(end):
+		var fd int
+		if fd, err = ino.BufferedFd(); err == nil {
+			_, err = inode.PwriteFull(fd, r.Buf, off)
+		}
+	case ino.Direct && ino.Align.Offset > 1:
 		wroteLo, wroteHi, err = w.writeAligned(ino, r, scratch, dataEnd)
-	} else {
+	default:
 		_, err = inode.PwriteFull(ino.Fd, r.Buf, off)
 	}
 	if err != nil {
