@@ -48,6 +48,9 @@ type faultySys struct {
 	calls [sysKinds]int
 	perFd map[[2]int]int // (kind, fd) -> calls
 	fired int            // rules that have fired
+	// before, when set, sees each call's kind before it is made, and may
+	// hold it (a stall).
+	before func(k sysKind)
 }
 
 // injectSys puts a faultySys with rules in the seam for the rest of t.
@@ -61,6 +64,9 @@ func injectSys(t *testing.T, rules ...sysRule) *faultySys {
 
 // fault counts a call and says which errno it gets instead of running.
 func (f *faultySys) fault(k sysKind, fd int) unix.Errno {
+	if f.before != nil {
+		f.before(k)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := f.calls[k]
