@@ -113,16 +113,19 @@ func (sc *syncCtx) wait() {
 			time.Sleep(engine.PollBroken)
 		case x.TryLead():
 			c.yield.tick()
-			c.inRing.Store(true)
-			woke, _ := x.Drive(true, 0, c.ready)
-			c.inRing.Store(false)
-			x.Unlead()
-			if woke > 0 && !c.ready() {
-				// The callers just handed their completions need a P, and
-				// this thread would keep its own asleep in the kernel:
-				// let them run first.
+			if x.Followers() > 0 {
+				// Callers parked here were handed their completions, and
+				// run again on this P: let them queue their next requests
+				// before this thread takes them all to the kernel and
+				// waits there (keeping its P until the runtime's monitor
+				// notices). 32 goroutines calling ReadAt: 7-9 µs a read,
+				// against 23-25 without (pread: 17-21).
 				runtime.Gosched()
 			}
+			c.inRing.Store(true)
+			x.Drive(true, 0, c.ready)
+			c.inRing.Store(false)
+			x.Unlead()
 		default:
 			x.Follow(c, c.ready, park)
 		}

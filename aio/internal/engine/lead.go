@@ -11,6 +11,9 @@ import "github.com/nowaitio/nowait/aio/internal/req"
 // each holding its P (the runtime lends a P away from a thread asleep in
 // a system call only after its monitor notices).
 
+// Followers is how many callers are parked on x.
+func (x *Ring) Followers() int32 { return x.nfollow.Load() }
+
 // Leading reports whether a caller leads x.
 func (x *Ring) Leading() bool { return x.leader.Load() }
 
@@ -31,6 +34,7 @@ func (x *Ring) Unlead() {
 func (x *Ring) Follow(s req.Sink, ready func() bool, park func()) {
 	x.followMu.Lock()
 	x.followers = append(x.followers, s)
+	x.nfollow.Add(1)
 	x.followMu.Unlock()
 	if x.leader.Load() && !ready() {
 		park()
@@ -39,6 +43,7 @@ func (x *Ring) Follow(s req.Sink, ready func() bool, park func()) {
 	for i, f := range x.followers {
 		if f == s {
 			x.followers = append(x.followers[:i], x.followers[i+1:]...)
+			x.nfollow.Add(-1)
 			break
 		}
 	}

@@ -64,6 +64,7 @@ type Ring struct {
 	leader    atomic.Bool
 	followMu  sync.Mutex
 	followers []req.Sink
+	nfollow   atomic.Int32 // len(followers), read without followMu
 
 	broken  atomic.Bool  // io_uring_enter failed for good: everything goes to the workers
 	closed  atomic.Bool  // set under both locks
