@@ -1,6 +1,9 @@
 package slow
 
 import (
+	"runtime"
+
+	"golang.org/x/sys/unix"
 	"sync"
 	"sync/atomic"
 
@@ -117,6 +120,7 @@ func (w *Workers) drained() bool {
 
 func (w *Workers) run() {
 	defer w.wg.Done()
+	batchThread()
 	scratch := alignedBuffer(scratchBytes)
 	for {
 		r := w.take()
@@ -132,4 +136,18 @@ func (w *Workers) Stop() {
 	w.closed.Store(true)
 	close(w.done)
 	w.wg.Wait()
+}
+
+// batchThread locks the worker to a thread of its own and makes that
+// thread SCHED_BATCH: the kernel then never lets it preempt another
+// thread when it wakes (a worker wakes at the end of each of its system
+// calls), and the submitting thread keeps its CPU through a Submit. On
+// two CPUs, the mixed job's Submit p99.99 went from 78-104 µs to 45-53
+// µs, and its p99.9 from 7-17 µs to 1.7-2.1, at the same or more IOPS
+// (docs/decisions.md). Where the policy cannot be set (a seccomp filter),
+// the thread stays as it was.
+func batchThread() {
+	runtime.LockOSThread()
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH}
+	unix.SchedSetAttr(0, &attr, 0)
 }
