@@ -128,6 +128,11 @@ func (x *Ring) Broken() bool { return x.broken.Load() }
 // InFlight is how many kernel requests are in flight on the ring.
 func (x *Ring) InFlight() int64 { return x.inflight.Load() }
 
+// Waiting reports whether the ring holds requests the kernel has not
+// taken yet: queued for placing, or placed and not submitted (a reading
+// for benchmarks; it looks at the SQ without a lock).
+func (x *Ring) Waiting() bool { return x.deferredN.Load() > 0 || x.k.Unconsumed() > 0 }
+
 // Busy reports whether the ring has anything for a driver: kernel
 // requests in flight, SQEs not yet submitted, or requests to place.
 func (x *Ring) Busy() bool {
