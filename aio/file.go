@@ -31,20 +31,16 @@ type File struct {
 }
 
 // Open opens name (os.OpenFile's flags and permissions) for I/O through
-// the runtime. Regular files and block devices are opened with O_DIRECT;
-// where the filesystem refuses it (tmpfs), the file is opened for ordinary
-// page-cache I/O instead, which Stats counts in BufferedFiles. (tmpfs
-// accepts O_DIRECT since Linux 6.6.)
-//
-// Every handle of one file in this process, from this Runtime or another,
-// shares the file's state (see the package documentation). O_RDONLY
-// handles refuse writes and O_WRONLY handles refuse reads, with errors
-// that errors.Is syscall.EBADF. With O_APPEND, Write appends at the
-// logical end and WriteAt is refused, as os.File does. O_CREATE, O_EXCL
-// and O_TRUNC mean what they mean to os.OpenFile (O_TRUNC needs a handle
-// opened for writing, else EINVAL). With O_DSYNC or O_SYNC
-// every write of the handle is durable when it completes, as with
-// FlagDSync (O_SYNC's file timestamps are not synced with it).
+// the runtime: regular files and block devices with O_DIRECT, or, where
+// the filesystem refuses it (tmpfs before Linux 6.6), for page-cache I/O
+// (counted in Stats.BufferedFiles). Every handle of one file in the
+// process shares the file's state (the package documentation). O_RDONLY
+// and O_WRONLY handles refuse the other direction (errors.Is
+// syscall.EBADF); with O_APPEND, Write appends at the logical end and
+// WriteAt is refused. O_CREATE, O_EXCL and O_TRUNC mean what they mean to
+// os.OpenFile (O_TRUNC needs a handle opened for writing). With O_DSYNC
+// or O_SYNC every write of the handle is durable when it completes, as
+// with FlagDSync.
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
 	if rt.life.IsClosed() {
 		return nil, ErrRuntimeClosed

@@ -44,19 +44,10 @@ func (c *Context) start(r *req.Request, cb *IOCB) {
 func (c *Context) Resume(r *req.Request) { c.dispatch(r, false) }
 
 // dispatch sends r where route says. inSubmit: the caller is r's Submit,
-// which queues what it routes without waking anyone (Submit wakes once,
-// after its batch: Context.queued); otherwise the owner, or a worker, is
-// woken.
-//
-// Submit does not place requests itself, though it could: placing them
-// (the map read, the plan, the SQEs) made Submit's median 0.6 µs and
-// its p99 3.6 µs, against 0.31 and 0.9 µs queued, in the mixed job; on
-// two CPUs shared with the kernel's block and I/O-completion workers the
-// submitting thread is preempted now and then, and the longer Submit
-// runs, the more often that lands inside it (Submits over 50 µs: 980-1,040
-// placing, 215-245 queuing, in 1,000,000), with no other difference in
-// throughput or CPU. The kernel takes an SQE at the next io_uring_enter
-// either way (docs/decisions.md).
+// which queues without waking anyone (it wakes once, after its batch:
+// Context.queued); otherwise the owner, or a worker, is woken. Submit does
+// not place requests itself: placing made it 4x as likely to be
+// preempted while it ran, for no gain (docs/decisions.md).
 func (c *Context) dispatch(r *req.Request, inSubmit bool) {
 	switch c.route(r) {
 	case pathDone:

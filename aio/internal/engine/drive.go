@@ -18,18 +18,18 @@ import (
 // submits what is placed and, with wait, waits in the same io_uring_enter
 // until a CQE arrives (a completion, or a Kick) or timeout passes
 // (timeout <= 0: no limit); then it reaps. It waits only while kernel
-// requests are in flight and the CQ is empty, and not when ready
-// (checked after the waiter is counted, so that a Kick either sees the
-// waiter or is seen by the check) says there is no need. It reports how many owners the reap woke, and
+// requests are in flight and the CQ is empty, and not when ready says
+// there is no need. It reports how many owners the reap woke, and
 // false when the kernel refused the enter for good: the ring is broken
 // from then on, what it had not submitted went to the workers, and what
 // the kernel took still completes into its CQ, which Drive reaps, but
 // nothing can wait there (the caller polls, PollBroken).
 func (x *Ring) Drive(wait bool, timeout time.Duration, ready func() bool) (woke int, ok bool) {
+	room := true
 	if x.deferredN.Load() > 0 {
 		x.sqMu.Lock()
 		if !x.closed.Load() {
-			x.placeDeferred()
+			room = x.placeDeferred()
 			x.k.Publish()
 		}
 		x.sqMu.Unlock()
@@ -44,7 +44,11 @@ func (x *Ring) Drive(wait bool, timeout time.Duration, ready func() bool) (woke 
 		case wait && x.inflight.Load() > 0 && x.k.CQReady() == 0:
 			// One io_uring_enter submits what is placed and waits.
 			x.waiting.Add(1)
-			if ready != nil && ready() {
+			// Checked once counted, so that a Kick either sees this
+			// waiter or is seen: a delivery, or a request queued since
+			// the placing (with room for it), ends the wait before it
+			// starts.
+			if (ready != nil && ready()) || (room && x.deferredN.Load() > 0) {
 				err = x.submit()
 			} else {
 				err = x.k.Enter(1, timeout)

@@ -14,15 +14,22 @@ import (
 // process-wide, as the inodes whose locks and barriers its reaping frees
 // are; it runs while any ring is open.
 //
-// Owner: mu guards the ring list's changes and running; rings is read
-// without it. The timer belongs to the helper's goroutine.
+// Owner: mu guards the ring list's changes and cur; rings is read
+// without it.
 type helper struct {
-	mu      sync.Mutex
-	rings   atomic.Pointer[[]*Ring] // every open ring; replaced, never changed in place
-	asleep  atomic.Bool             // waiting on wake: no ring has had anything for a while
-	wake    chan struct{}           // capacity 1
-	running bool                    // guarded by mu
-	timer   napTimer
+	mu     sync.Mutex
+	rings  atomic.Pointer[[]*Ring] // every open ring; replaced, never changed in place
+	asleep atomic.Bool             // waiting on wake: no ring has had anything for a while
+	wake   chan struct{}           // capacity 1
+	cur    *helperRun              // the running helper, or nil
+}
+
+// helperRun is one run of the helper's goroutine, from the first ring
+// opened to the last closed. Its timer belongs to the goroutine; remove
+// closes it to cut a nap short.
+type helperRun struct {
+	stop, done chan struct{}
+	timer      napTimer
 }
 
 var help = helper{wake: make(chan struct{}, 1)}
@@ -40,17 +47,29 @@ func (h *helper) add(x *Ring) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.publishLocked(x, nil)
-	if !h.running {
-		h.running = true
-		go h.run()
+	if h.cur == nil {
+		h.cur = &helperRun{stop: make(chan struct{}), done: make(chan struct{})}
+		h.cur.timer.open()
+		go h.run(h.cur)
 	}
 }
 
+// remove forgets x; with the last ring gone it stops the helper and
+// waits for it, so that a closed Runtime leaves no goroutine or
+// descriptor behind.
 func (h *helper) remove(x *Ring) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.publishLocked(nil, x)
-	h.poke() // with no ring left, it stops
+	var hr *helperRun
+	if rs := h.rings.Load(); len(*rs) == 0 && h.cur != nil {
+		hr, h.cur = h.cur, nil
+		close(hr.stop)
+		hr.timer.close()
+	}
+	h.mu.Unlock()
+	if hr != nil {
+		<-hr.done
+	}
 }
 
 func (h *helper) publishLocked(add, drop *Ring) {
@@ -72,14 +91,10 @@ func (h *helper) publishLocked(add, drop *Ring) {
 // the helper if it sleeps. It never waits: a channel send at most.
 func (h *helper) note() {
 	if h.asleep.Load() && h.asleep.CompareAndSwap(true, false) {
-		h.poke()
-	}
-}
-
-func (h *helper) poke() {
-	select {
-	case h.wake <- struct{}{}:
-	default:
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -89,16 +104,22 @@ func (h *helper) poke() {
 // at a time is idle between its GetEvents and its next Submit, and
 // waking the helper at each Submit would cost two thread wake-ups per
 // I/O.
-func (h *helper) run() {
+func (h *helper) run(hr *helperRun) {
+	defer close(hr.done)
 	nap, quiet := helperNapMin, 0
 	for {
 		if quiet >= helperQuietNaps {
-			if !h.sleep() {
+			if !h.sleep(hr) {
 				return
 			}
 			nap, quiet = helperNapMin, 0
 		}
-		h.timer.nap(nap)
+		hr.timer.nap(nap)
+		select {
+		case <-hr.stop:
+			return
+		default:
+		}
 		did := false
 		if rs := h.rings.Load(); rs != nil {
 			for _, x := range *rs {
@@ -120,22 +141,20 @@ func (h *helper) run() {
 	}
 }
 
-// sleep waits for a Submit's note, or, with no ring left, stops the
-// helper: it reports false then.
-func (h *helper) sleep() bool {
+// sleep waits for a Submit's note; it reports false when the helper is
+// stopped instead.
+func (h *helper) sleep(hr *helperRun) bool {
 	h.asleep.Store(true)
-	if !h.anyBusy() { // a note before asleep was set saw it unset
-		<-h.wake
+	defer h.asleep.Store(false)
+	if h.anyBusy() { // a note before asleep was set saw it unset
+		return true
 	}
-	h.asleep.Store(false)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if rs := h.rings.Load(); rs == nil || len(*rs) == 0 {
-		h.running = false
-		h.timer.close()
+	select {
+	case <-h.wake:
+		return true
+	case <-hr.stop:
 		return false
 	}
-	return true
 }
 
 func (h *helper) anyBusy() bool {
@@ -152,39 +171,48 @@ func (h *helper) anyBusy() bool {
 // napTimer naps on a timerfd in Go's netpoller: the goroutine parks and
 // gives its P back at once, and the kernel's timer wakes it within
 // microseconds. The alternatives measured worse (docs/decisions.md): a
-// nap in nanosleep keeps its thread's P, and with two Ps the runtime's
-// monitor took it back at every nap and stayed awake to do so (1.3x the
-// CPU per I/O of a Context at queue depth 1); a Go timer, on a process
-// with an idle P, waits for the netpoller's next millisecond (a Submit
-// then waited 0.57-0.60 ms at the median for the kernel to take its
-// reads, against 0.20-0.35 ms). Without a timerfd it falls back to the Go
-// timer. Owner: the helper's goroutine.
+// nap in nanosleep keeps its thread's P, which the runtime's monitor took
+// back at every nap (1.3x the CPU per I/O at queue depth 1); a Go timer,
+// on a process with an idle P, waits for the netpoller's next millisecond
+// (a Submit's reads waited 0.57-0.60 ms at the median for the kernel,
+// against 0.20-0.35). Without a timerfd it naps on a Go timer.
 type napTimer struct {
-	f   *os.File
-	buf [8]byte
+	mu     sync.Mutex // settime against close: the helper and remove
+	f      *os.File   // nil: no timerfd
+	fd     int
+	closed bool
+	buf    [8]byte
+}
+
+func (t *napTimer) open() {
+	if fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err == nil {
+		t.f, t.fd = os.NewFile(uintptr(fd), "nowait-helper-timer"), fd
+	}
 }
 
 func (t *napTimer) nap(d time.Duration) {
-	if t.f == nil {
-		fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
-		if err != nil {
-			time.Sleep(d)
-			return
-		}
-		t.f = os.NewFile(uintptr(fd), "nowait-helper-timer")
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
 	}
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	if unix.TimerfdSettime(int(t.f.Fd()), 0, &spec, nil) != nil {
+	armed := t.f != nil &&
+		unix.TimerfdSettime(t.fd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}, nil) == nil
+	t.mu.Unlock()
+	if !armed {
 		time.Sleep(d)
 		return
 	}
-	t.f.Read(t.buf[:])
+	t.f.Read(t.buf[:]) // returns at once once close has run
 }
 
+// close ends a nap in progress (its Read fails) and every later one.
 func (t *napTimer) close() {
-	if t.f != nil {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.f != nil && !t.closed {
+		t.closed = true
 		t.f.Close()
-		t.f = nil
 	}
 }
 

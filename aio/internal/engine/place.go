@@ -37,6 +37,17 @@ func (x *Ring) Queue(r *req.Request) {
 	x.deferredN.Add(1)
 }
 
+// KickIfFirst wakes a driver waiting in the ring's io_uring_enter when
+// the ring's queue had nothing else to place (the driver would place it
+// at its next wake-up anyway: a completion of the requests it waits
+// for); on a shared ring, a caller's request must not wait behind
+// another's long one (a read behind an fsync).
+func (x *Ring) KickIfFirst() {
+	if x.deferredN.Load() == 1 {
+		x.Kick()
+	}
+}
+
 // Defer queues r for the ring's driver to place, and wakes whoever can do
 // it: r's owner (a GetEvents, a blocking caller), a driver waiting in the
 // kernel, the helper. It never waits.
@@ -48,24 +59,25 @@ func (x *Ring) Defer(r *req.Request) {
 	help.note()
 }
 
-// placeDeferred places the deferred requests while there is room. The
-// placer side is held.
-func (x *Ring) placeDeferred() {
+// placeDeferred places the queued requests while there is room, and
+// reports false when it stopped for lack of room. sqMu is held.
+func (x *Ring) placeDeferred() bool {
 	for x.deferredN.Load() > 0 {
 		n := x.deferred.Pop()
 		if n == nil {
-			return // a push is half done: its Defer wakes a driver again
+			return true // a push is half done: the driver looks again
 		}
 		r := n.Owner.(*req.Request)
 		if !x.place(r) {
-			// No room: it goes back on the queue (behind what came after
-			// it; the ring's requests have no order) until a completion
-			// frees a slot.
+			// No room: back on the queue (behind what came after it; the
+			// ring's requests have no order) until a completion frees a
+			// slot.
 			x.deferred.Push(&r.Node)
-			return
+			return false
 		}
 		x.deferredN.Add(-1)
 	}
+	return true
 }
 
 func (x *Ring) toWorker(r *req.Request) {

@@ -17,17 +17,13 @@ type Waiter interface {
 }
 
 // Barriers orders a file's barrier syncs after the writes submitted
-// before them: a barrier fsync parks until no earlier write is in
-// flight, and the writes submitted while it waits are held behind it
-// (without that, a steady stream of new writes would keep it waiting for
-// ever).
-//
-// Nothing here waits. Writes are counted with an atomic; parked barriers
-// and held writes go onto lock-free queues; the release (when the count
-// reaches zero with barriers parked) is done by whoever sees the
-// condition and takes mu with TryLock. One who finds mu held leaves the
-// release to its holder, which looks at the condition again after it
-// unlocks (kick's loop), so a release is never missed. mu is taken
+// before them: a barrier parks until no earlier write is in flight, and
+// the writes submitted while it waits are held behind it (else a stream
+// of new writes would keep it waiting for ever). Nothing here waits:
+// writes are counted with an atomic, parked barriers and held writes go
+// onto lock-free queues, and the release is done by whoever sees it due
+// and gets mu with TryLock; one who finds mu held leaves it to the
+// holder, which looks again after it unlocks (kick's loop). mu is taken
 // nowhere else.
 //
 // Owner: shared by Submits, completions and workers.

@@ -13,17 +13,14 @@ import (
 )
 
 // Inode is everything that belongs to a file rather than to one handle of
-// it: the descriptor all I/O goes through, the iomap provider and its
-// extent map, the range locks, the logical size, append-ahead, barrier
-// ordering and the sticky sync error. Every handle of the file in this
-// process, from any Runtime, points at the same Inode, so their
-// read-modify-writes, cut-backs and sizes agree (the kernel's inode plays
-// this part for its own page cache).
+// it: the descriptor all I/O goes through, the map, the range locks, the
+// sizes and append-ahead, barriers and the sticky sync error. Every handle
+// of the file in the process, from any Runtime, shares it (the kernel's
+// inode plays this part for its own page cache).
 //
-// Owner: shared by every handle's goroutines, the rings' drivers and the
-// workers. The fields above Locks are set when the Inode is made and
-// read-only after; the rest say what guards them. refs and gone belong to
-// the registry (inodes.mu).
+// Owner: shared. The fields above Locks are set when the Inode is made
+// and read-only after; the rest say what guards them; refs and gone
+// belong to the registry (inodes.mu).
 type Inode struct {
 	key      key
 	Fd       int            // the descriptor every handle's I/O uses

@@ -7,36 +7,25 @@ import (
 )
 
 // RangeLock serialises byte ranges of one file. Fast writes take shared
-// locks from Submit, and must never wait: TryShared takes one with a few
-// atomic adds, or refuses it (the write then goes to a worker). Workers
-// and size changes take exclusive locks for read-modify-write,
-// extension and truncation, and wait, for each other and for the shared
-// holders to drain. Two shared locks never conflict, so disjoint and
-// overlapping fast writes proceed together, while a read-modify-write of
-// a unit never runs beside a write into that unit.
+// locks from Submit and never wait: TryShared succeeds or refuses (the
+// write then goes to a worker). Workers and size changes take exclusive
+// locks and wait, for each other and for the shared holders to drain.
 //
-// How the shared side avoids a mutex (a mutex that completions and
-// workers took made Submit wait behind them): the file is cut into 64 KiB
-// regions, hashed into 256 buckets, each counting its shared holders. A
-// shared locker counts itself in its range's buckets, then looks at the
-// exclusive holders (a fixed table of them, with a bit set per one in
-// use); an exclusive locker publishes itself in that table, then waits
-// for its buckets to drain. With sequentially consistent atomics one of
-// the two sees the other: either the exclusive locker counts the shared
-// holder and waits for it, or the shared locker sees the exclusive one
-// and backs off. While an exclusive locker drains, shared lockers in its
-// buckets back off even where their ranges do not overlap its own, so
-// that a stream of them cannot keep it waiting for ever; once it holds
-// the range, only an overlap refuses them. A shared unlock that touches
-// a draining holder's buckets wakes it.
+// The shared side takes no mutex. The file is cut into 64 KiB regions,
+// hashed into 256 buckets that count shared holders; exclusive holders
+// sit in a fixed table, a bit per entry in use. A shared locker counts
+// itself in its buckets, then reads the table; an exclusive locker
+// publishes itself in the table, then waits for its buckets to drain.
+// Sequentially consistent atomics make one of the two see the other.
+// While an exclusive locker drains, shared lockers in its buckets back
+// off even where their ranges do not overlap, so a stream of them cannot
+// starve it; a shared unlock in its buckets wakes it. Table entries are
+// atomics and are reused once released: a shared locker that reads one
+// mid-reuse sees a lock it need not respect, or one that will wait for
+// it, either way safe; nothing is allocated per lock.
 //
-// A table entry's fields are atomics, and an entry is reused once its
-// lock is released: a shared locker that reads an entry mid-reuse sees a
-// lock it need not respect, or a new one that will wait for it (its
-// count is in), either way safe; and nothing is allocated per lock.
-//
-// Owner: shared by Submits, the rings' completers and the workers; exMu
-// guards the table's changes and is taken by exclusive lockers alone.
+// Owner: shared by Submits, completers and workers; exMu guards the
+// table's changes and is taken by exclusive lockers alone.
 type RangeLock struct {
 	shared [lockBuckets]atomic.Int32 // shared holders per bucket
 	active atomic.Uint64             // bit i: holds[i] is published (held, or draining)
