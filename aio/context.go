@@ -41,16 +41,8 @@ type Context struct {
 	notify  chan struct{} // a completion arrived, or work for a driver (capacity 1: a wake-up, not a count)
 	closing chan struct{} // closed by Close: wakes every waiter
 
-	// inRing: a goroutine of this Context waits in x's io_uring_enter
-	// (GetEvents, Close, a blocking call leading its ring): a delivery
-	// kicks the ring to wake it.
-	inRing atomic.Bool
-	// parked counts the goroutines of this Context waiting on notify (a
-	// GetEvents with nothing of its in the ring, Close, a blocking caller):
-	// a delivery, or a Submit that gives the ring work, sends on notify
-	// only then. Each parker counts itself, then looks whether it still
-	// must wait, then waits.
-	parked atomic.Int32
+	inRing atomic.Bool  // a goroutine of this Context waits in x's io_uring_enter: a delivery kicks it
+	parked atomic.Int32 // goroutines of this Context parked on notify: a delivery sends on it only then
 
 	getMu sync.Mutex // one GetEvents (or Close) consumes done at a time
 	timer *time.Timer
@@ -64,7 +56,7 @@ func (rt *Runtime) NewContext(depth int) (*Context, error) {
 	if err != nil || rt.backend != BackendIOUring {
 		return c, err
 	}
-	x, err := engine.NewRing(&rt.env, 2*depth, false)
+	x, err := engine.NewRing(&rt.env, 2*depth)
 	if err != nil {
 		return nil, fmt.Errorf("aio: NewContext: a ring for the context: %w", err)
 	}
@@ -95,14 +87,11 @@ func (rt *Runtime) newContext(depth int) (*Context, error) {
 
 // Submit queues iocbs for I/O and returns how many it accepted, without
 // waiting for anything: no lock that another I/O, a completion or a
-// worker holds, no system call that can sleep (it may wake a waiter: a
-// channel send, a post into the ring), no device. Each request is
-// checked and routed, then queued for the ring's driver, or for a
-// worker; the Context's next GetEvents places what is queued and submits
-// it in the io_uring_enter it waits in. When the context is full it
-// accepts what fits and returns ErrWouldBlock (errors.Is
-// syscall.EAGAIN). Bad input is refused before anything is accepted: the
-// error names the first bad IOCB's fault.
+// worker holds, no system call but a wake-up, no device. Each request is
+// checked, routed and queued, for the ring's driver or for a worker. When
+// the context is full it accepts what fits and returns ErrWouldBlock
+// (errors.Is syscall.EAGAIN). Bad input is refused before anything is
+// accepted: the error names the first bad IOCB's fault.
 func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 	for i, cb := range iocbs {
 		if err := c.validate(cb); err != nil {
@@ -140,9 +129,8 @@ func (c *Context) Submit(iocbs ...*IOCB) (int, error) {
 }
 
 // queued tells whoever must act on what Submit queued: a goroutine of
-// this Context waiting in the ring (kicked, to place and submit it with
-// its next wait), a GetEvents waiting on the channel (woken, to drive the
-// ring), and the helper (for a Context whose user does neither).
+// this Context in the ring (kicked) or parked (woken), a shared ring's
+// leader, and the helper.
 func (c *Context) queued() {
 	if c.inRing.Load() {
 		c.x.Kick()
@@ -163,9 +151,8 @@ func releaseOps(iocbs []*IOCB) {
 	}
 }
 
-// validate checks cb and, as its last step, counts it on its File
-// (opStart); Settle gives the count back, or releaseOps if Submit does not
-// accept cb after all.
+// validate checks cb and, last, counts it on its File (given back by
+// Settle, or by releaseOps if Submit does not accept it).
 func (c *Context) validate(cb *IOCB) error {
 	switch {
 	case cb == nil:

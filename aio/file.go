@@ -11,14 +11,11 @@ import (
 	"github.com/nowaitio/nowait/aio/internal/req"
 )
 
-// File is one handle of a file opened through the runtime. It implements
-// io.ReaderAt, io.WriterAt, io.Writer (O_APPEND) and io.Closer, for any
-// offset, length and memory alignment. What belongs to the file rather
-// than the handle (sizes, map, locks, barriers, the sync error) is its
-// inode's, shared with every other handle of the file in the process.
-//
-// Owner: shared; safe for concurrent use. The fields above life are set
-// by Open and read-only after (fixed also by Close, once no I/O is left).
+// File is one handle of a file opened through the runtime: io.ReaderAt,
+// io.WriterAt, io.Writer (O_APPEND) and io.Closer, for any offset, length
+// and memory alignment. What belongs to the file is its inode's, shared
+// with every handle. Owner: shared; the fields above life are set by
+// Open and read-only after.
 type File struct {
 	rt     *Runtime
 	name   string
@@ -51,11 +48,10 @@ func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) 
 		// kernel's open would not check write permission for it.
 		return nil, &os.PathError{Op: "open", Path: name, Err: errTruncReadOnly}
 	}
-	// The kernel never sees O_APPEND (it would ignore the offsets of the
-	// runtime's own writes), O_TRUNC (the truncation goes through the
-	// shared state, which other handles may be using), nor O_SYNC and
-	// O_DSYNC (the descriptor may be the inode's, shared with handles
-	// without them: this handle's writes carry FlagDSync instead).
+	// The kernel never sees O_APPEND (it would ignore the runtime's own
+	// offsets), O_TRUNC (done through the shared state), O_SYNC or
+	// O_DSYNC (the descriptor is shared: the handle's writes carry
+	// FlagDSync instead).
 	kflag := flag &^ (os.O_APPEND | os.O_TRUNC | unix.O_SYNC | unix.O_DSYNC)
 	direct := true
 	fd, err := openFn(name, kflag|unix.O_DIRECT|unix.O_CLOEXEC, uint32(perm.Perm()))
@@ -105,9 +101,7 @@ func (f *File) Size() int64 {
 	return l
 }
 
-// opStart counts a request on the file, unless the file is closed: a
-// request either is refused or is waited for by Close, never slips in as
-// the handle closes (req.Lifetime).
+// opStart counts a request on the file, unless it is closed.
 func (f *File) opStart() bool { return f.life.Acquire(1) }
 
 func (f *File) opDone() { f.life.Release() }
@@ -202,8 +196,7 @@ func (f *File) Close() error {
 	if !f.life.Close() {
 		return ErrClosed
 	}
-	// Its requests may sit in a Context's ring that no one reaps: the
-	// runtime's helper reaps them.
+	// (Requests in a ring no one reaps are the helper's to reap.)
 	f.life.Wait()
 	err := f.ino.Detach(f.name, &f.rt.stats.CutBacks)
 	f.rt.mu.Lock()

@@ -1,7 +1,7 @@
 package aio
 
 import (
-	"math"
+	"runtime"
 	"time"
 
 	"github.com/nowaitio/nowait/aio/internal/engine"
@@ -25,7 +25,7 @@ func (c *Context) ready() bool {
 // GetEvents waits until at least minEvents requests have completed (at
 // most len(events)), or timeout passes, and fills events with completions.
 // timeout < 0 waits without limit; 0 does not wait, and submits what
-// Submit placed. It returns how many events it filled. Close wakes a
+// Submit queued. It returns how many events it filled. Close wakes a
 // waiting GetEvents: it returns the events it has taken, or
 // ErrContextClosed when it has none, as does every later call.
 func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration) (int, error) {
@@ -64,82 +64,91 @@ func (c *Context) GetEvents(minEvents int, events []Event, timeout time.Duration
 				return n, nil
 			}
 		}
-		if c.waitOnce(left) {
+		if c.waitOnce(c.ready, left) {
 			return n, nil
 		}
 	}
 }
 
-// waitOnce waits for something to take, at most left (0: no limit), and
-// reports whether it timed out. With work for the ring's driver (kernel
-// requests in flight, requests to place) it drives the ring: places,
-// then submits and waits in one io_uring_enter; otherwise what is
-// awaited is on a worker, and it parks on the channel (a goroutine
-// parked there gives its P to others at once, where a thread asleep in
-// io_uring_enter keeps it until the runtime's monitor notices).
-func (c *Context) waitOnce(left time.Duration) bool {
-	if x := c.x; x != nil && x.Busy() {
-		if x.Broken() {
-			// Its kernel requests still complete into its CQ, but nothing
-			// can wait there: look again soon.
-			x.Drive(false, 0, nil)
-			c.parked.Add(1)
-			if !c.ready() {
-				c.waitNotify(min(engine.PollBroken, orForever(left)))
-			}
-			c.parked.Add(-1)
-			return false
+// waitOnce waits once for ready, at most left (0: no limit), and reports
+// whether it timed out. With work for a driver on the ring it drives it
+// (places, then submits and waits in one io_uring_enter), or on a shared
+// ring leads or follows; otherwise what it waits for is on a worker, and
+// it parks on the channel (which gives its P to others at once).
+func (c *Context) waitOnce(ready func() bool, left time.Duration) bool {
+	x := c.x
+	switch {
+	case x == nil || !x.Busy():
+		return c.park(ready, left)
+	case x.Broken():
+		// Its kernel requests still complete into its CQ, but nothing
+		// can wait there: look again soon.
+		x.Drive(false, 0, nil)
+		if left == 0 || left > engine.PollBroken {
+			left = engine.PollBroken
 		}
-		c.inRing.Store(true)
-		x.Drive(true, left, c.ready)
-		c.inRing.Store(false)
-		return false
+		c.park(ready, left)
+	case c.own:
+		c.drive(ready, left)
+	case x.TryLead():
+		if x.Followers() > 0 {
+			// Callers handed their completions run again on this P: let
+			// them queue their next requests before this thread takes
+			// them all to the kernel and sleeps there, keeping its P.
+			runtime.Gosched()
+		}
+		c.drive(ready, 0)
+		x.Unlead()
+	default:
+		x.Follow(c, ready, func() { c.park(ready, 0) })
 	}
-	c.parked.Add(1)
-	defer c.parked.Add(-1)
-	if c.ready() || (c.x != nil && c.x.Busy()) {
-		return false // a delivery, or Submit queued for the ring, meanwhile
-	}
-	return c.waitNotify(left)
+	return false
 }
 
-// orForever is d, or a very long time for 0 (no limit).
-func orForever(d time.Duration) time.Duration {
-	if d <= 0 {
-		return time.Duration(math.MaxInt64)
+// drive waits in the ring for what ready waits for.
+func (c *Context) drive(ready func() bool, left time.Duration) {
+	c.yield.tick()
+	c.inRing.Store(true)
+	c.x.Drive(true, left, ready)
+	c.inRing.Store(false)
+}
+
+// park waits on the channel, at most left (0: no limit), unless ready or
+// the ring has work for this goroutine to drive; it reports a timeout. It
+// counts itself parked before it looks: a delivery sees it or is seen.
+func (c *Context) park(ready func() bool, left time.Duration) bool {
+	c.parked.Add(1)
+	defer c.parked.Add(-1)
+	if x := c.x; ready() || (x != nil && x.Busy() && (c.own || !x.Leading())) {
+		return false
 	}
-	return d
+	return c.waitNotify(left)
 }
 
 // waitNotify waits for a completion or Close on the notify channel, at
 // most left (0: no limit). It reports whether it timed out.
 func (c *Context) waitNotify(left time.Duration) bool {
-	if left == 0 {
-		select {
-		case <-c.notify:
-		case <-c.closing:
+	var expired <-chan time.Time
+	if left > 0 {
+		if c.timer == nil {
+			c.timer = time.NewTimer(left)
+		} else {
+			c.timer.Reset(left)
 		}
-		return false
-	}
-	if c.timer == nil {
-		c.timer = time.NewTimer(left)
-	} else {
-		c.timer.Reset(left)
+		defer c.timer.Stop()
+		expired = c.timer.C
 	}
 	select {
 	case <-c.notify:
-		c.timer.Stop()
 	case <-c.closing:
-		c.timer.Stop()
-	case <-c.timer.C:
+	case <-expired:
 		return true
 	}
 	return false
 }
 
-// take moves completed requests into events and frees their slots. The
-// caller holds getMu (or owns the blocking call). It also reports whether
-// the context is closed.
+// take moves completed requests into events, frees their slots, and
+// reports whether the context is closed. getMu is held (or the call's).
 func (c *Context) take(events []Event) (int, bool) {
 	n := 0
 	for n < len(events) {
@@ -168,7 +177,9 @@ func (c *Context) Close() error {
 	if c.x != nil {
 		c.x.Kick() // a GetEvents waiting in the ring returns
 	}
-	c.drain()
+	for !c.life.Drained() { // its requests may be queued, in the kernel, on a worker
+		c.waitOnce(c.life.Drained, 0)
+	}
 	c.getMu.Lock()
 	defer c.getMu.Unlock()
 	var drop [16]Event
@@ -182,31 +193,4 @@ func (c *Context) Close() error {
 		c.rt.untrack(c)
 	}
 	return nil
-}
-
-// drain waits until every request submitted has been delivered, driving
-// the ring meanwhile: the requests may be in its kernel queue, deferred,
-// or on a worker.
-func (c *Context) drain() {
-	for !c.life.Drained() {
-		x := c.x
-		switch {
-		case x == nil || !x.Busy():
-			c.parked.Add(1)
-			if x == nil || !x.Busy() {
-				select {
-				case <-c.life.Done():
-				case <-c.notify: // a deferral: the ring has work now
-				}
-			}
-			c.parked.Add(-1)
-		case x.Broken():
-			x.Drive(false, 0, nil)
-			time.Sleep(engine.PollBroken)
-		default:
-			c.inRing.Store(true)
-			x.Drive(true, 0, c.life.Drained)
-			c.inRing.Store(false)
-		}
-	}
 }

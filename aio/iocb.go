@@ -10,10 +10,8 @@ const (
 	OpWrite     = req.OpWrite     // write Buf at Offset
 	OpFsync     = req.OpFsync     // data and exact logical size durable (File.Sync)
 	OpFdatasync = req.OpFdatasync // data durable (File.SyncData)
-	// OpAllocate preallocates [Offset, Offset+Length) (Length 0: len(Buf);
-	// Buf is not touched), growing the file if that lies past its end, as
-	// File.Allocate does: the new range reads as zeros, and later writes
-	// into it are overwrites.
+	// OpAllocate preallocates [Offset, Offset+Length) (Length 0: len(Buf),
+	// which is not touched), as File.Allocate does.
 	OpAllocate = req.OpAllocate
 )
 

@@ -6,11 +6,10 @@ import (
 	"github.com/nowaitio/nowait/aio/internal/req"
 )
 
-// The router: where a request goes, decided on the submitting goroutine
-// from what is fixed at Open (alignment, a device's end, the backend)
-// and what is cheap to read (the sizes for a sync, the sticky sync
-// error); the ring decides the rest from the map. No hop is spent on a
-// request whose path is already known.
+// The router decides on the submitting goroutine what is fixed at Open
+// (alignment, a device's end, the backend) or cheap to read (the sizes
+// for a sync, the sticky sync error); the ring's placer decides the rest
+// from the map.
 
 // start takes a validated IOCB into slot r and sends it on its way.
 func (c *Context) start(r *req.Request, cb *IOCB) {
@@ -31,16 +30,13 @@ func (c *Context) start(r *req.Request, cb *IOCB) {
 	if r.Flags&FlagBarrier != 0 && r.Op.IsSync() && f.ino.Barriers.Park(r) {
 		return // after the writes submitted before it; their end resumes it
 	}
-	// The kernel uses r.Buf after Submit returns. The request holds the
-	// slice until it is delivered, so the buffer stays reachable, and Go's
-	// heap collector does not move objects; runtime.Pinner would add an
-	// allocation per I/O for no safety (docs/decisions.md).
+	// The request holds r.Buf until delivered: reachable, and Go's heap
+	// does not move (no runtime.Pinner: docs/decisions.md).
 	c.dispatch(r, true)
 }
 
-// Resume sends a request a barrier held back on its way, as Submit would
-// have (req.Sink). It runs on whichever goroutine released the barrier,
-// and never waits: a fast request goes to the ring's driver.
+// Resume sends on a request a barrier held back (req.Sink); it never
+// waits.
 func (c *Context) Resume(r *req.Request) { c.dispatch(r, false) }
 
 // dispatch sends r where route says. inSubmit: the caller is r's Submit,

@@ -29,11 +29,9 @@ type Runtime struct {
 	workers       slow.Workers
 	pool          *bio.Pool
 
-	// rings are the blocking methods' rings, one per P by default (one
-	// without a ring on the syscall backend); ringHint remembers, per P
-	// (sync.Pool's per-P cache), the ring a call on that P used last, so
-	// that callers on one P share one ring and callers on another P
-	// another; nextRing deals them out.
+	// rings: the blocking methods' rings, one per P (one without a ring
+	// on the syscall backend). ringHint (sync.Pool's per-P cache) keeps
+	// the ring a P used last; nextRing deals them out.
 	rings    []*sharedRing
 	ringHint sync.Pool
 	nextRing atomic.Uint32
@@ -91,7 +89,7 @@ func New(cfg Config) (*Runtime, error) {
 
 func (rt *Runtime) startRings() error {
 	for range rt.cfg.Shards {
-		x, err := engine.NewRing(&rt.env, rt.cfg.QueueDepth, true)
+		x, err := engine.NewRing(&rt.env, rt.cfg.QueueDepth)
 		if err != nil {
 			rt.closeRings()
 			rt.rings = nil // the syscall backend, if the caller falls back
@@ -134,13 +132,10 @@ func (rt *Runtime) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	// A File.Close the user started before this one skipped above is
-	// still waiting for I/O that needs the workers and the rings: they
-	// stop only once every file has closed. No file opens any more (Open
-	// acquires the lifetime under rt.mu).
+	// A File.Close the user started may still wait for I/O that needs
+	// the workers and the rings: they stop once every file has closed.
 	rt.life.Wait()
-	// Contexts close too: their rings must not outlive the runtime. A
-	// GetEvents waiting returns ErrContextClosed.
+	// Contexts close too (a GetEvents waiting returns ErrContextClosed).
 	for _, c := range rt.openContexts() {
 		c.Close()
 	}
@@ -152,8 +147,7 @@ func (rt *Runtime) Close() error {
 	return errors.Join(errs...)
 }
 
-// track records a context with a ring of its own, unless the runtime is
-// closing.
+// track records a context with a ring, unless the runtime is closing.
 func (rt *Runtime) track(c *Context) bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

@@ -1,6 +1,10 @@
 package aio
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/nowaitio/nowait/aio/internal/inode"
+)
 
 // Size changes: Truncate and Allocate, done by the calling goroutine
 // under the file's exclusive range lock (package inode).
@@ -42,10 +46,8 @@ func (f *File) Allocate(off, length int64) error {
 		return err
 	}
 	defer f.opDone()
-	if off < 0 || length <= 0 || off > maxOffset-length {
+	if off < 0 || length <= 0 || off > inode.MaxOffset-length {
 		return &Error{Op: "allocate", Path: f.name, Offset: off, Err: unix.EINVAL}
 	}
 	return f.ino.Allocate(f.name, off, length)
 }
-
-const maxOffset = int64(1<<63 - 1)

@@ -15,13 +15,10 @@ type Stats struct {
 	SlowReads, SlowWrites uint64 // done by a worker
 	KernelEAGAIN          uint64 // fast I/Os the kernel refused (EAGAIN), then retried by a worker
 	RingRefused           uint64 // requests a ring could no longer take (io_uring_enter failing for good), done by a worker
-	// CallerDriven counts requests placed on a ring (by its driver, from
-	// the ring's queue: Submit queues them).
+	// CallerDriven counts requests placed on a ring.
 	CallerDriven uint64
-	// HelperEnters counts the io_uring_enter calls the runtime's helper
-	// made for SQEs no driver had submitted (a Context whose user
-	// submitted and did not call GetEvents for a while); HelperReaps its
-	// passes that reaped a ring no one was reaping.
+	// HelperEnters: the helper's io_uring_enter calls for SQEs no driver
+	// submitted; HelperReaps: its passes that reaped a ring no one reaped.
 	HelperEnters, HelperReaps uint64
 	// Overflowed counted blocking calls past GOMAXPROCS on an overflow
 	// ring.

@@ -40,13 +40,33 @@ type Segment struct {
 
 	// When the user's memory was not aligned, Buf is a bounce buffer from
 	// the Builder's pool and User the user's memory: written data was
-	// copied in at Add; read data is copied out by Complete.
+	// copied in at Add; read data is copied out by Complete, from Buf[From:]
+	// (an edge read: a whole unit read for the part of it User wants).
 	User   []byte
+	From   int64
 	bounce Buffer
 }
 
 // Bounced reports whether the segment goes through a bounce buffer.
 func (s *Segment) Bounced() bool { return s.User != nil }
+
+// EdgeRead is a bio that reads the whole unit [off, off+unit.B's length)
+// into unit, a pool buffer, for the bytes of it user wants, which start
+// at from in the unit (copied out by Complete).
+func EdgeRead(file int32, flags Flags, off int64, unit Buffer, user []byte, from int64) Bio {
+	return Bio{Op: OpRead, File: file, Flags: flags, Offset: off, Len: int64(len(unit.B)), BufIndex: NoFixedBuffer,
+		Seg: Segment{Buf: unit.B, User: user, From: from, bounce: unit}}
+}
+
+// Short reports whether a completion of n bytes (n >= 0) brought less
+// than the bio was for: the whole bio, or for an edge read the bytes its
+// user wants.
+func (b *Bio) Short(n int64) bool {
+	if b.Seg.User != nil {
+		return n < b.Seg.From+int64(len(b.Seg.User))
+	}
+	return n < b.Len
+}
 
 // Bio is one kernel request: a read or write of contiguous file (or device)
 // bytes from one segment of memory.
@@ -93,8 +113,8 @@ func (b *Bio) Complete(pool *Pool, n int64) error {
 	if !s.Bounced() {
 		return nil
 	}
-	if b.Op == OpRead && n > 0 {
-		copy(s.User, s.Buf[:min(n, int64(len(s.Buf)))])
+	if got := n - s.From; b.Op == OpRead && got > 0 {
+		copy(s.User, s.Buf[s.From:s.From+min(got, int64(len(s.User)))])
 	}
 	err := pool.Put(s.bounce)
 	s.bounce, s.User = Buffer{}, nil

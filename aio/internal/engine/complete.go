@@ -11,61 +11,21 @@ import (
 	"github.com/nowaitio/nowait/ring"
 )
 
-// The slot table and completions: every kernel request in flight has a
-// slot, and its CQE's user_data is the slot's index. Completions run
-// under cqMu.
-
-type slotKind uint8
-
-const (
-	kindRead slotKind = iota + 1
-	kindWrite
-	kindEdgeRead // an aligned unit around an unaligned read edge
-	kindSync
-)
-
 // bioSlot is one kernel request in flight; its index is the SQE's
-// user_data. Owner: the placer fills it and arms it; from then on the
-// completer, which disarms it and gives the index back to the free set.
+// user_data. Owner: the placer, until it arms it; then the completer.
 type bioSlot struct {
 	armed atomic.Bool // set by the placer after every field (and the request's) is written
 	req   *req.Request
-	kind  slotKind
+	sync  bool // an fsync or fdatasync of bio.File; else a read or write of file data
 	bio   bio.Bio
-	edge  bio.Buffer // kindEdgeRead: the unit's buffer
-	dst   []byte     // kindEdgeRead: where the caller's bytes go
-	from  int64      // kindEdgeRead: where they start in the unit
 }
 
-// slotSpec is one row of the slot-kind table: how a kernel request of a
-// kind becomes an SQE, and what its completion does. Adding a kind is
-// adding its row. The table is immutable.
-type slotSpec struct {
-	// prep fills the SQE.
-	prep func(sl *bioSlot, sqe *ring.SQE)
-	// settle gives the slot's buffers back and copies out what a read
-	// brought (res < 0: an error, nothing to copy); it reports whether
-	// the result was short of what the slot asked for.
-	settle func(x *Ring, sl *bioSlot, res int32) (short bool)
-	// data: the kind moves file data, so EOPNOTSUPP means the file takes
-	// no RWF_NOWAIT (a sync's EOPNOTSUPP is its own error).
-	data bool
-}
-
-var slotKinds = [...]slotSpec{
-	kindRead:     {prep: prepBio, settle: settleBio, data: true},
-	kindWrite:    {prep: prepBio, settle: settleBio, data: true},
-	kindEdgeRead: {prep: prepEdgeRead, settle: settleEdgeRead, data: true},
-	kindSync:     {prep: prepSync, settle: settleNothing},
-}
-
-func prepBio(sl *bioSlot, sqe *ring.SQE) { sl.bio.Prep(sqe) }
-
-func prepEdgeRead(sl *bioSlot, sqe *ring.SQE) {
-	sqe.PrepRead(sl.bio.File, sl.edge.B, uint64(sl.bio.Offset), uint32(sl.bio.Flags))
-}
-
-func prepSync(sl *bioSlot, sqe *ring.SQE) {
+// prep fills the SQE of the slot's kernel request.
+func (sl *bioSlot) prep(sqe *ring.SQE) {
+	if !sl.sync {
+		sl.bio.Prep(sqe)
+		return
+	}
 	var fl uint32
 	if sl.req.Op == req.OpFdatasync {
 		fl = ring.FsyncDatasync
@@ -73,30 +33,20 @@ func prepSync(sl *bioSlot, sqe *ring.SQE) {
 	sqe.PrepFsync(sl.bio.File, fl)
 }
 
-func settleBio(x *Ring, sl *bioSlot, res int32) bool {
-	assertNil(sl.bio.Complete(x.env.Pool, int64(res)), "a bio's bounce buffers at completion")
-	return res >= 0 && int64(res) < sl.bio.Len
-}
-
-// settleEdgeRead copies the request's bytes out of the unit it read.
-func settleEdgeRead(x *Ring, sl *bioSlot, res int32) bool {
-	if got := int64(res) - sl.from; got > 0 {
-		copy(sl.dst, sl.edge.B[sl.from:sl.from+min(got, int64(len(sl.dst)))])
+// settle gives the slot's buffers back, copies out what a read brought,
+// and reports whether the result was short.
+func (sl *bioSlot) settle(x *Ring, res int32) bool {
+	if sl.sync {
+		return false
 	}
-	assertNil(x.env.Pool.Put(sl.edge), "an edge buffer after its read")
-	return res >= 0 && int64(res) < sl.from+int64(len(sl.dst))
+	assertNil(sl.bio.Complete(x.env.Pool, int64(res)), "a bio's bounce buffers at completion")
+	return res >= 0 && sl.bio.Short(int64(res))
 }
-
-func settleNothing(*Ring, *bioSlot, int32) bool { return false }
 
 // planned is a kernel request planned for the request being placed.
-// Owner: the placer.
 type planned struct {
-	kind slotKind
+	sync bool
 	bio  bio.Bio
-	edge bio.Buffer
-	dst  []byte
-	from int64
 }
 
 // complete handles the CQE of slot idx. cqMu is held.
@@ -111,18 +61,16 @@ func (x *Ring) complete(idx int32, res int32) {
 		switch errno := unix.Errno(-res); {
 		case errno == unix.EAGAIN || errno == unix.EINTR:
 			r.EAgain = true // retried by a worker, never surfaced
-		case errno == unix.EOPNOTSUPP && slotKinds[sl.kind].data:
-			// RWF_NOWAIT is not supported on this file: retry on a worker,
-			// and send later I/O without it.
+		case errno == unix.EOPNOTSUPP && !sl.sync: // a data read or write
+			// No RWF_NOWAIT on this file: a worker retries, later I/O goes without.
 			r.Ino.NoNowait.Store(true)
 			r.EAgain = true
 		case r.Failed == nil:
 			r.Failed = errno
 		}
 	}
-	if short := slotKinds[sl.kind].settle(x, sl, res); short {
-		// Short inside the logical size (reads are clipped to it): the
-		// worker does the request whole, and finds any real end of file.
+	if short := sl.settle(x, res); short {
+		// Short inside the logical size: a worker redoes it whole.
 		r.EAgain = true
 	}
 	x.release(idx)
@@ -135,18 +83,17 @@ func (x *Ring) complete(idx int32, res int32) {
 func (x *Ring) release(idx int32) {
 	sl := &x.slots[idx]
 	sl.armed.Store(false)
-	sl.req, sl.bio, sl.edge, sl.dst = nil, bio.Bio{}, bio.Buffer{}, nil
+	sl.req, sl.bio = nil, bio.Bio{}
 	x.inflight.Add(-1)
 	x.free.Put(idx)
 }
 
-// takeBack ends a kernel request the kernel never took (Unsubmit): its
-// buffers go back, and its request goes to a worker once none of its
-// kernel requests is left. Both sides are held.
+// takeBack ends a kernel request the kernel never took (Unsubmit); its
+// request goes to a worker. Both sides are held.
 func (x *Ring) takeBack(idx int32) {
 	sl := &x.slots[idx]
 	r := sl.req
-	slotKinds[sl.kind].settle(x, sl, -int32(unix.ECANCELED)) // buffers back, nothing copied
+	sl.settle(x, -int32(unix.ECANCELED)) // buffers back, nothing copied
 	x.release(idx)
 	r.Refused = true
 	if r.Pending--; r.Pending == 0 {
@@ -154,9 +101,8 @@ func (x *Ring) takeBack(idx int32) {
 	}
 }
 
-// finish delivers a finished request to its sink. A sleeping owner is
-// woken once, at the end of the pass (flushWakes), so that it finds every
-// completion of the pass rather than the first.
+// finish delivers a finished request to its sink, whom flushWakes wakes
+// once at the end of the pass.
 func (x *Ring) finish(r *req.Request, n int, err error) {
 	req.Settle(r, n, err)
 	s := r.Sink // once delivered, r belongs to its sink
@@ -199,8 +145,7 @@ func (x *Ring) done(r *req.Request) {
 		st.FastReads.Add(1)
 		x.finish(r, int(r.Want), nil)
 	case r.Op == req.OpWrite:
-		// The map learns of the write before the write is delivered: a
-		// read submitted after it sees what it wrote.
+		// The map learns of it before it is delivered (a later read sees it).
 		ino.Prov.NoteWritten(r.Off, int64(len(r.Buf)))
 		ino.Prov.NoteLogicalEnd(r.End())
 		st.FastWrites.Add(1)
@@ -230,10 +175,9 @@ func (x *Ring) reapLocked() int {
 	}
 	x.flushWakes()
 	if wakes > 0 && x.waiting.Load() > 0 {
-		// The wake-up just reaped may be the one a waiter about to enter
-		// the kernel counts on: io_uring_enter waits for a CQE past the
-		// head it reads on entry, so a wake reaped before then is lost to
-		// it. Whoever reaps is not waiting, so it passes the wake on.
+		// A waiter about to enter the kernel may count on the wake just
+		// reaped (io_uring_enter waits for a CQE past the head it reads on
+		// entry): whoever reaps is not waiting, so it passes it on.
 		x.postWake()
 	}
 	return total

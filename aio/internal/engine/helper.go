@@ -9,13 +9,9 @@ import (
 	"time"
 )
 
-// helper is the process's one goroutine that enters the kernel for rings
-// no driver is driving (package documentation, "The helper"). It is
-// process-wide, as the inodes whose locks and barriers its reaping frees
-// are; it runs while any ring is open.
-//
-// Owner: mu guards the ring list's changes and cur; rings is read
-// without it.
+// helper is the process's one goroutine for rings no driver drives (the
+// package documentation); it runs while any ring is open. Owner: mu
+// guards the list's changes and cur; rings is read without it.
 type helper struct {
 	mu     sync.Mutex
 	rings  atomic.Pointer[[]*Ring] // every open ring; replaced, never changed in place
@@ -24,9 +20,8 @@ type helper struct {
 	cur    *helperRun              // the running helper, or nil
 }
 
-// helperRun is one run of the helper's goroutine, from the first ring
-// opened to the last closed. Its timer belongs to the goroutine; remove
-// closes it to cut a nap short.
+// helperRun is one run of the helper, from the first ring opened to the
+// last closed; remove closes its timer to cut a nap short.
 type helperRun struct {
 	stop, done chan struct{}
 	timer      napTimer
@@ -34,9 +29,9 @@ type helperRun struct {
 
 var help = helper{wake: make(chan struct{}, 1)}
 
-// The helper naps helperNapMin after it found work, doubling its nap each
-// time it finds none, up to helperNapMax; after helperQuietNaps naps in a
-// row with no ring busy at all, it sleeps until a Submit wakes it.
+// The helper naps helperNapMin after finding work, doubling up to
+// helperNapMax while it finds none; after helperQuietNaps naps with no
+// ring busy, it sleeps until a Submit wakes it.
 const (
 	helperNapMin    = 50 * time.Microsecond
 	helperNapMax    = time.Millisecond
@@ -55,8 +50,7 @@ func (h *helper) add(x *Ring) {
 }
 
 // remove forgets x; with the last ring gone it stops the helper and
-// waits for it, so that a closed Runtime leaves no goroutine or
-// descriptor behind.
+// waits for it (a closed Runtime leaves nothing running).
 func (h *helper) remove(x *Ring) {
 	h.mu.Lock()
 	h.publishLocked(nil, x)
@@ -87,8 +81,7 @@ func (h *helper) publishLocked(add, drop *Ring) {
 	h.rings.Store(&next)
 }
 
-// note tells the helper that a ring has work it may have to do; it wakes
-// the helper if it sleeps. It never waits: a channel send at most.
+// note wakes the helper if it sleeps: a channel send at most.
 func (h *helper) note() {
 	if h.asleep.Load() && h.asleep.CompareAndSwap(true, false) {
 		select {
@@ -98,12 +91,10 @@ func (h *helper) note() {
 	}
 }
 
-// run is the helper's loop: nap, do what no one did, nap longer while
-// there is nothing, sleep once no ring has been busy for a few naps. It
-// does not sleep as soon as the rings are idle: a Context driven one I/O
-// at a time is idle between its GetEvents and its next Submit, and
-// waking the helper at each Submit would cost two thread wake-ups per
-// I/O.
+// run is the helper's loop. It does not sleep as soon as the rings are
+// idle: a Context driven one I/O at a time is idle between its GetEvents
+// and its next Submit, and a wake-up at each Submit would cost two
+// thread wake-ups per I/O.
 func (h *helper) run(hr *helperRun) {
 	defer close(hr.done)
 	nap, quiet := helperNapMin, 0
@@ -141,8 +132,7 @@ func (h *helper) run(hr *helperRun) {
 	}
 }
 
-// sleep waits for a Submit's note; it reports false when the helper is
-// stopped instead.
+// sleep waits for a Submit's note; false when the helper is stopped.
 func (h *helper) sleep(hr *helperRun) bool {
 	h.asleep.Store(true)
 	defer h.asleep.Store(false)
@@ -168,14 +158,10 @@ func (h *helper) anyBusy() bool {
 	return false
 }
 
-// napTimer naps on a timerfd in Go's netpoller: the goroutine parks and
-// gives its P back at once, and the kernel's timer wakes it within
-// microseconds. The alternatives measured worse (docs/decisions.md): a
-// nap in nanosleep keeps its thread's P, which the runtime's monitor took
-// back at every nap (1.3x the CPU per I/O at queue depth 1); a Go timer,
-// on a process with an idle P, waits for the netpoller's next millisecond
-// (a Submit's reads waited 0.57-0.60 ms at the median for the kernel,
-// against 0.20-0.35). Without a timerfd it naps on a Go timer.
+// napTimer naps on a timerfd in the netpoller: the goroutine gives its P
+// back at once and the kernel wakes it within microseconds. A nanosleep
+// keeps the P, and a Go timer rounds up to the netpoller's millisecond
+// (docs/decisions.md). Without a timerfd it naps on a Go timer.
 type napTimer struct {
 	mu     sync.Mutex // settime against close: the helper and remove
 	f      *os.File   // nil: no timerfd
@@ -216,10 +202,9 @@ func (t *napTimer) close() {
 	}
 }
 
-// helpOnce does for x what no driver did: places its deferred requests,
-// submits its published SQEs, and reaps its completions when no one waits
-// in it. It never waits for x's locks, and looks at the kernel ring only
-// under them (Close holds both). It reports whether it did anything.
+// helpOnce does for x what no driver did (place, submit, reap), without
+// waiting for x's locks; it touches the kernel ring only under them
+// (Close holds both). It reports whether it did anything.
 func (x *Ring) helpOnce() bool {
 	if !x.Busy() || x.waiting.Load() > 0 {
 		return false
@@ -252,6 +237,5 @@ func (x *Ring) helpOnce() bool {
 	return did
 }
 
-// Note tells the helper that a ring may have work no driver will do soon
-// (Submit placed SQEs): it wakes the helper if it sleeps, and never waits.
+// Note wakes the helper if it sleeps (Submit queued work); it never waits.
 func Note() { help.note() }

@@ -2,14 +2,10 @@ package engine
 
 import "github.com/nowaitio/nowait/aio/internal/req"
 
-// Shared rings: the blocking File methods' callers take turns driving.
-// Whoever holds the lead drives the ring (Drive: submit and wait in one
-// io_uring_enter, reap, hand every completion to its caller); the others
-// park on their own channel until their completion or the lead comes to
-// them. At most one thread per ring waits in the kernel, so a burst of
-// callers does not put more threads to sleep there than there are rings,
-// each holding its P (the runtime lends a P away from a thread asleep in
-// a system call only after its monitor notices).
+// Shared rings: the blocking callers take turns. The leader drives the
+// ring; the others park on their own channel until their completion or
+// the lead comes to them. At most one thread per ring sleeps in the
+// kernel (each keeps its P until the runtime's monitor notices).
 
 // Followers is how many callers are parked on x.
 func (x *Ring) Followers() int32 { return x.nfollow.Load() }
@@ -26,11 +22,10 @@ func (x *Ring) Unlead() {
 	x.HandOff()
 }
 
-// Follow parks the caller (sink s; park returns when s is woken) while
-// another caller leads x and ready says the caller's wait is not over.
-// It returns at once when no one leads: the caller then tries to lead.
-// The check comes after s is registered, and Unlead's after the lead is
-// let go, so a parked follower is always seen by the leader that leaves.
+// Follow parks the caller (sink s, by park) while another leads x and
+// ready is false; with no leader it returns, for the caller to lead. It
+// registers s before it looks, and Unlead lets go before it looks: a
+// parked follower is always seen by the leader that leaves.
 func (x *Ring) Follow(s req.Sink, ready func() bool, park func()) {
 	x.followMu.Lock()
 	x.followers = append(x.followers, s)
@@ -50,8 +45,7 @@ func (x *Ring) Follow(s req.Sink, ready func() bool, park func()) {
 	x.followMu.Unlock()
 }
 
-// HandOff wakes a parked follower to lead, when no one leads and the ring
-// has work for a driver. A caller that leaves the ring calls it.
+// HandOff wakes a follower to lead, when no one leads a busy ring.
 func (x *Ring) HandOff() {
 	if x.leader.Load() || !x.Busy() {
 		return

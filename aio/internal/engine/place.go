@@ -6,14 +6,9 @@ import (
 	"github.com/nowaitio/nowait/iomap"
 )
 
-// Placing a request on the ring: the placer (the ring's driver, or the
-// helper) maps it and plans its kernel requests (bios), or hands it to a
-// worker. Runs under sqMu.
-
-// place places r on the ring, hands it to a worker, or finishes it. It
-// returns false, having done nothing, when the ring lacks room for it
-// now: it waits in the queue for a completion to free a slot. sqMu is
-// held.
+// place maps r and places its kernel requests (bios) on the ring, hands
+// it to a worker, or finishes it; false, with nothing done, when the ring
+// lacks room for it now. sqMu is held.
 func (x *Ring) place(r *req.Request) bool {
 	if x.broken.Load() {
 		x.env.Stats.RingRefused.Add(1)
@@ -29,28 +24,24 @@ func (x *Ring) place(r *req.Request) bool {
 	return x.placeSync(r)
 }
 
-// Queue queues r for the ring's driver to place, and wakes no one: a
-// Submit's way (it wakes whoever must act once, after its batch). It
-// never waits.
+// Queue queues r for the ring's driver, waking no one (Submit wakes
+// whoever must act once, after its batch).
 func (x *Ring) Queue(r *req.Request) {
 	x.deferred.Push(&r.Node)
 	x.deferredN.Add(1)
 }
 
-// KickIfFirst wakes a driver waiting in the ring's io_uring_enter when
-// the ring's queue had nothing else to place (the driver would place it
-// at its next wake-up anyway: a completion of the requests it waits
-// for); on a shared ring, a caller's request must not wait behind
-// another's long one (a read behind an fsync).
+// KickIfFirst wakes a driver waiting in the kernel when the queue held
+// nothing else: on a shared ring, one caller's read must not wait for the
+// completion of another's fsync.
 func (x *Ring) KickIfFirst() {
 	if x.deferredN.Load() == 1 {
 		x.Kick()
 	}
 }
 
-// Defer queues r for the ring's driver to place, and wakes whoever can do
-// it: r's owner (a GetEvents, a blocking caller), a driver waiting in the
-// kernel, the helper. It never waits.
+// Defer queues r for the ring's driver and wakes whoever can place it: r's
+// owner, a driver in the kernel, the helper. It never waits.
 func (x *Ring) Defer(r *req.Request) {
 	s := r.Sink // once pushed, r may be placed, done and delivered
 	x.Queue(r)
@@ -69,9 +60,7 @@ func (x *Ring) placeDeferred() bool {
 		}
 		r := n.Owner.(*req.Request)
 		if !x.place(r) {
-			// No room: back on the queue (behind what came after it; the
-			// ring's requests have no order) until a completion frees a
-			// slot.
+			// No room until a completion frees some: back on the queue.
 			x.deferred.Push(&r.Node)
 			return false
 		}
@@ -96,28 +85,23 @@ func (x *Ring) resetPlan(r *req.Request) {
 func (x *Ring) releasePlan() {
 	for i := range x.plan {
 		p := &x.plan[i]
-		if p.kind == kindEdgeRead {
-			assertNil(x.env.Pool.Put(p.edge), "an edge buffer of a plan not submitted")
-		} else {
-			assertNil(p.bio.Complete(x.env.Pool, -1), "the bounce buffers of a plan not submitted")
-		}
+		assertNil(p.bio.Complete(x.env.Pool, -1), "the bounce buffers of a plan not submitted")
 	}
 	x.plan = x.plan[:0]
 }
 
-func (x *Ring) planBios(kind slotKind) {
+func (x *Ring) planBios() {
 	for _, b := range x.builder.Bios() {
 		if b.Seg.Bounced() {
 			x.env.Stats.Bounces.Add(1)
 		}
-		x.plan = append(x.plan, planned{kind: kind, bio: b})
+		x.plan = append(x.plan, planned{bio: b})
 	}
 }
 
-// commit turns the plan into SQEs. It returns false, with nothing
-// placed, when the ring or the slot table lacks room for the whole plan.
-// Every field of r is written before the first slot is armed: the
-// completer reads r only through an armed slot.
+// commit turns the plan into SQEs; false, with nothing placed, without
+// room for all of it. r is written before any slot is armed: the
+// completer reads it only through an armed slot.
 func (x *Ring) commit(r *req.Request) bool {
 	if len(x.plan) > x.free.Free() || uint32(len(x.plan)) > x.k.SQSpace() {
 		return false
@@ -128,9 +112,9 @@ func (x *Ring) commit(r *req.Request) bool {
 		p := &x.plan[i]
 		idx, _ := x.free.Take() // the placer alone takes: Free said there is room
 		sl := &x.slots[idx]
-		sl.req, sl.kind, sl.bio, sl.edge, sl.dst, sl.from = r, p.kind, p.bio, p.edge, p.dst, p.from
+		sl.req, sl.sync, sl.bio = r, p.sync, p.bio
 		sqe := x.k.NextSQE()
-		slotKinds[p.kind].prep(sl, sqe)
+		sl.prep(sqe)
 		sqe.UserData = uint64(idx)
 		sl.armed.Store(true)
 	}
@@ -199,16 +183,13 @@ func (x *Ring) planReadRanges(r *req.Request, n int64) error {
 			return err
 		}
 	}
-	x.planBios(kindRead)
+	x.planBios()
 	return nil
 }
 
-// readsAsZeros is the read body's switch on the mapping's type, as the
-// kernel's direct-I/O loop switches on it: storage that reads as zeros
-// and that the runtime knows of (a hole or unwritten extent it made, or
-// past the logical size: FlagKnownZero) is cleared in place, with no I/O;
-// data (mapped, delayed, inline) and zeros the runtime only heard of from
-// FIEMAP are read from the kernel, which is the authority on them.
+// readsAsZeros: zeros the runtime knows of (FlagKnownZero: a hole or
+// unwritten extent it made, past the logical size) are cleared in place;
+// data, and zeros only FIEMAP spoke of, are read from the kernel.
 func readsAsZeros(m iomap.Iomap) bool {
 	switch m.Type {
 	case iomap.TypeHole, iomap.TypeUnwritten:
@@ -237,9 +218,7 @@ func (x *Ring) planReadRun(r *req.Request, lo, hi int64) error {
 			return bio.ErrNoBounce
 		}
 		dstOff := e.Off + e.DataOff - r.Off
-		x.plan = append(x.plan, planned{kind: kindEdgeRead,
-			bio:  bio.Bio{Op: bio.OpRead, File: fd, Flags: ino.NowaitFlag(), Offset: e.Off, Len: e.Len, BufIndex: bio.NoFixedBuffer},
-			edge: buf, dst: r.Buf[dstOff : dstOff+e.DataLen], from: e.DataOff})
+		x.plan = append(x.plan, planned{bio: bio.EdgeRead(fd, ino.NowaitFlag(), e.Off, buf, r.Buf[dstOff:dstOff+e.DataLen], e.DataOff)})
 		x.env.Stats.Bounces.Add(1)
 	}
 	if p.Mid.Len > 0 {
@@ -279,7 +258,7 @@ func (x *Ring) placeWrite(r *req.Request) bool {
 	x.resetPlan(r)
 	err := x.builder.Add(bio.OpWrite, int32(ino.Fd), false, flags, off, r.Buf, bio.NoFixedBuffer, 0)
 	if err == nil {
-		x.planBios(kindWrite)
+		x.planBios()
 	}
 	if err != nil || x.tooBig() {
 		x.releasePlan()
@@ -324,7 +303,7 @@ func (x *Ring) placeSync(r *req.Request) bool {
 			return true
 		}
 	}
-	x.plan = append(x.plan[:0], planned{kind: kindSync, bio: bio.Bio{File: int32(r.Ino.Fd)}})
+	x.plan = append(x.plan[:0], planned{sync: true, bio: bio.Bio{File: int32(r.Ino.Fd)}})
 	if !x.commit(r) {
 		x.plan = x.plan[:0]
 		return false

@@ -18,26 +18,22 @@ import (
 type Env struct {
 	Stats *stats.Counters
 	Pool  *bio.Pool
-	// ToWorker queues a request for the slow path without waking a
-	// worker (it may run inside a Submit); FlushWorkers, called by
-	// drivers and the helper, wakes one for what was queued.
+	// ToWorker queues for the slow path without waking a worker;
+	// FlushWorkers (drivers, the helper) wakes one.
 	ToWorker     func(r *req.Request)
 	FlushWorkers func()
 }
 
 // Ring is one io_uring instance and what drives it.
 //
-// Owner: shared. The placer side (plan, builder, it, and popping
-// deferred) belongs to sqMu's holder; the completer side (cqes, wakes,
-// and the completion of slots) to cqMu's holder; the slot table is handed
-// between them slot by slot (free, and each slot's armed flag). Whoever
-// holds both takes sqMu first. The kernel ring's SQ belongs to the
-// placer, its CQ to the completer; io_uring_enter may be called by anyone
-// while the ring is open (ring.Ring's split ownership).
+// Owner: shared. The placer side (plan, builder, it, the SQ, popping
+// deferred) is sqMu's holder's; the completer side (cqes, wakes, the CQ,
+// completing slots) cqMu's; slots pass between them one by one (free,
+// and each slot's armed flag). sqMu is taken first. Anyone may enter
+// the kernel while the ring is open (ring.Ring's split ownership).
 type Ring struct {
-	k      *ring.Ring
-	env    *Env
-	shared bool // a per-P ring of the blocking methods
+	k   *ring.Ring
+	env *Env
 
 	sqMu      sync.Mutex
 	builder   bio.Builder
@@ -55,12 +51,9 @@ type Ring struct {
 	wakes []req.Sink
 	woke  int // owners woken since the last Drive took the count
 
-	// waiting counts the goroutines inside io_uring_enter waiting for a
-	// CQE: Kick posts one to wake them.
-	waiting atomic.Int32
-	// Shared rings: leader is held by the blocking caller that drives
-	// the ring; followers are the callers parked until it hands them
-	// their completion or the lead.
+	waiting atomic.Int32 // goroutines waiting in io_uring_enter (Kick posts a CQE for them)
+	// Shared rings: the lead is the driving caller's; followers are
+	// parked until their completion or the lead comes to them.
 	leader    atomic.Bool
 	followMu  sync.Mutex
 	followers []req.Sink
@@ -74,15 +67,13 @@ type Ring struct {
 // wakeTag is the user_data of the CQEs Kick posts.
 const wakeTag = ^uint64(0)
 
-// TestHook, set by tests only, runs for every ring made, before it is
-// used: fault injectors go there.
+// TestHook, set by tests only, runs for every ring made (fault injectors).
 var TestHook func(x *Ring)
 
-// NewRing makes a ring for up to slots kernel requests in flight, proves
-// it (ring.New's NOP round trip) and checks that other goroutines can
-// wake a waiter in it (IORING_REGISTER_SEND_MSG_RING, Linux 6.13).
-// shared: a per-P ring of the blocking methods.
-func NewRing(env *Env, slots int, shared bool) (*Ring, error) {
+// NewRing makes a ring for up to slots kernel requests in flight, proven
+// by a NOP round trip, and checks that other goroutines can wake a waiter
+// in it (IORING_REGISTER_SEND_MSG_RING, Linux 6.13).
+func NewRing(env *Env, slots int) (*Ring, error) {
 	entries := uint32(min(max(slots, 8), 4096))
 	k, err := ring.New(ring.Config{Entries: entries, CQEntries: 2 * entries, CoopTaskrun: true})
 	if err != nil {
@@ -97,7 +88,7 @@ func NewRing(env *Env, slots int, shared bool) (*Ring, error) {
 	var drop [1]ring.CQE
 	k.Reap(drop[:])
 	n := int(k.SQEntries())
-	x := &Ring{k: k, env: env, shared: shared, slots: make([]bioSlot, n), free: queue.NewSlots(n),
+	x := &Ring{k: k, env: env, slots: make([]bioSlot, n), free: queue.NewSlots(n),
 		cqes: make([]ring.CQE, min(int(k.CQEntries()), 256))}
 	x.deferred.Init()
 	if TestHook != nil {
@@ -110,8 +101,7 @@ func NewRing(env *Env, slots int, shared bool) (*Ring, error) {
 // Kernel is the kernel ring (tests inject faults into it).
 func (x *Ring) Kernel() *ring.Ring { return x.k }
 
-// RequestOf is the request whose kernel request has user_data ud, or nil
-// (tests, from a CQE fault injector: the completer side).
+// RequestOf is the request of the kernel request ud, or nil (tests).
 func (x *Ring) RequestOf(ud uint64) *req.Request {
 	if ud >= uint64(len(x.slots)) {
 		return nil
@@ -129,19 +119,17 @@ func (x *Ring) Broken() bool { return x.broken.Load() }
 func (x *Ring) InFlight() int64 { return x.inflight.Load() }
 
 // Waiting reports whether the ring holds requests the kernel has not
-// taken yet: queued for placing, or placed and not submitted (a reading
-// for benchmarks; it looks at the SQ without a lock).
+// taken yet (benchmarks: it reads the SQ without a lock).
 func (x *Ring) Waiting() bool { return x.deferredN.Load() > 0 || x.k.Unconsumed() > 0 }
 
-// Busy reports whether the ring has anything for a driver: kernel
-// requests in flight, SQEs not yet submitted, or requests to place.
+// Busy reports whether the ring has work for a driver: kernel requests
+// placed and not completed, or requests to place.
 func (x *Ring) Busy() bool {
 	return x.inflight.Load() > 0 || x.deferredN.Load() > 0
 }
 
-// Close closes the kernel ring. Its users have no request left on it (a
-// ring that broke may still have kernel requests the kernel took: they
-// are abandoned, as io_uring_enter can no longer reap them).
+// Close closes the kernel ring, whose users have no request left on it
+// (a broken ring's requests in the kernel are abandoned).
 func (x *Ring) Close() {
 	help.remove(x)
 	x.sqMu.Lock()

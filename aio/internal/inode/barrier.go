@@ -7,10 +7,8 @@ import (
 	"github.com/nowaitio/nowait/aio/internal/queue"
 )
 
-// Waiter is a request a barrier holds back: a barrier sync waiting for the
-// writes before it, or a write submitted while a barrier waits. Resume
-// sends it on its way again (it must not wait: it may run inside a
-// Submit).
+// Waiter is a request a barrier holds back; Resume sends it on again
+// without waiting (it may run inside a Submit).
 type Waiter interface {
 	QueueNode() *queue.Node
 	Resume()
@@ -116,11 +114,9 @@ func (b *Barriers) kick() {
 	}
 }
 
-// popAllLocked pops up to the n counted nodes off q, appending their
-// waiters to dst, and uncounts what it popped. A push links, then
-// counts, then kicks: a node Pop cannot reach yet (a push before it is
-// half done) is left for the kick of the push that is under way, so the
-// holder of mu never waits for a pusher. mu is held.
+// popAllLocked pops up to the n counted nodes off q into dst and uncounts
+// them. A push links, counts, then kicks: a node Pop cannot reach yet is
+// left for the kick of the push under way. mu is held.
 func (b *Barriers) popAllLocked(q *queue.MPSC, n *atomic.Int32, dst []Waiter) []Waiter {
 	for want := n.Load(); want > 0; want-- {
 		node := q.Pop()

@@ -16,10 +16,9 @@ func (ino *Inode) RaiseDataEnd(end int64) int64 {
 	}
 }
 
-// TailUnitFunc is UnitAt for the write [off, end) that found dataEnd at
-// dataEnd under its lock: an edge unit that starts inside the write and
-// has no data past it (its rest lies at or past dataEnd) is zero-filled
-// around the write's bytes rather than read.
+// TailUnitFunc is UnitAt for the write [off, end) that found dataEnd
+// under its lock: a tail unit with no data past the write is zero-filled
+// rather than read.
 func (ino *Inode) TailUnitFunc(off, end, dataEnd int64) func(pos int64) (int64, bool, error) {
 	return func(pos int64) (int64, bool, error) {
 		unit, zero, err := ino.UnitAt(pos)
@@ -30,12 +29,11 @@ func (ino *Inode) TailUnitFunc(off, end, dataEnd int64) func(pos int64) (int64, 
 	}
 }
 
-// UnitAt is the read-modify-write unit at pos and whether all of its
-// content is known zeros (bio.UnitFunc): the direct-I/O alignment in
-// written storage, the filesystem block elsewhere (unwritten, hole, past
-// the end), where the kernel would otherwise zero the rest of the block
-// itself. The block is zero-filled only if every byte of it reads as
-// zeros (iomap.UnitKnownZero): a block that ends the file's data is read.
+// UnitAt is the read-modify-write unit at pos and whether all of it is
+// known zeros (bio.UnitFunc): the direct-I/O alignment in written
+// storage, the filesystem block elsewhere (where the kernel would zero the
+// rest of the block itself); zero only if every byte is
+// (iomap.UnitKnownZero).
 func (ino *Inode) UnitAt(pos int64) (int64, bool, error) {
 	var it iomap.Iter
 	it.Reset(ino.Prov, pos, 1, iomap.Write)

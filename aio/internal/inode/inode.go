@@ -12,15 +12,10 @@ import (
 	"github.com/nowaitio/nowait/iomap"
 )
 
-// Inode is everything that belongs to a file rather than to one handle of
-// it: the descriptor all I/O goes through, the map, the range locks, the
-// sizes and append-ahead, barriers and the sticky sync error. Every handle
-// of the file in the process, from any Runtime, shares it (the kernel's
-// inode plays this part for its own page cache).
-//
-// Owner: shared. The fields above Locks are set when the Inode is made
-// and read-only after; the rest say what guards them; refs and gone
-// belong to the registry (inodes.mu).
+// Inode is everything that belongs to a file rather than to a handle,
+// shared by every handle in the process (as the kernel's inode is by its
+// page cache). Owner: shared; the fields above Locks are read-only after
+// it is made, the rest say what guards them.
 type Inode struct {
 	key      key
 	Fd       int            // the descriptor every handle's I/O uses
@@ -32,59 +27,40 @@ type Inode struct {
 	Block    int64          // filesystem block (RMW unit in unwritten storage)
 
 	Locks RangeLock
-	// dataEnd bounds where the file can hold data: no byte at or past it
-	// does. It starts at the kernel's size at open and is raised before
-	// any write is issued, under that write's range lock; it is never
-	// lowered (a truncation leaves zeros). A read-modify-write whose edge
-	// unit starts inside the write and ends past it zero-fills the rest of
-	// the unit instead of reading it when that rest lies past dataEnd: a
-	// sequential writer rewriting its partial last block reads nothing.
-	// The logical size cannot serve: a completed write's range lock is
-	// released before its size is counted.
+	// dataEnd: no data lies past it (the kernel's size at open, raised
+	// before each write is issued, never lowered): see TailUnitFunc.
 	dataEnd atomic.Int64
 	// NoNowait: the filesystem refuses RWF_NOWAIT for this file
-	// (EOPNOTSUPP, as tmpfs does); I/O goes to the ring without it, and
-	// io_uring runs it from its own workers rather than blocking submission.
+	// (EOPNOTSUPP, as tmpfs does); I/O goes to the ring without it.
 	NoNowait atomic.Bool
 
 	Barriers Barriers
 
-	// LastSyncData is when an fdatasync of the file last completed (unix
-	// ns; 0: never): a file synced so as it grows gets its append-ahead
-	// written with zeros (zeroAheadLocked).
-	LastSyncData atomic.Int64
+	LastSyncData atomic.Int64 // unix ns of the last fdatasync completed (zeroAheadLocked)
 
-	// Mu serialises size changes: extension, cut-back, truncate,
-	// allocate, append reservations. Workers and blocking File methods
-	// take it, never a Submit.
+	// Mu serialises size changes; never taken by a Submit.
 	Mu         sync.Mutex
 	step       int64     // current append-ahead step (guarded by Mu)
 	lastExtend time.Time // (guarded by Mu)
 	appendEnd  int64     // end of the last reserved append (guarded by Mu)
 
-	// syncErr is sticky: the first failed sync. An atomic, not under Mu:
-	// Submit reads it, and Mu is held across fallocate and ftruncate.
+	// syncErr is sticky: the first failed sync (an atomic: Submit reads it).
 	syncErr atomic.Pointer[syncFailure]
 
-	// bufFd is a descriptor of the file without O_DIRECT, opened the
-	// first time an I/O touches the last unit of the offset space
-	// (BufferedFd); -1 until then (guarded by Mu).
-	bufFd int
+	bufFd int // without O_DIRECT, for the last unit (BufferedFd); -1: not open (guarded by Mu)
 
 	refs int           // open handles (guarded by inodes.mu)
 	gone chan struct{} // made when refs reaches 0, closed once the last Close is done
 }
 
-// key names a file in this process: its device and inode number, or for
-// a block device the device it is (two device nodes of one disk are one
-// disk).
+// key names a file: its device and inode number, or for a block device
+// the device (two device nodes of one disk are one disk).
 type key struct {
 	dev, ino uint64
 	blockDev bool
 }
 
-// inodes is the process-wide table of open inodes: two Runtimes in one
-// process share it, as two handles of one Runtime do.
+// inodes is the process-wide table of open inodes.
 var inodes struct {
 	mu sync.Mutex
 	m  map[key]*Inode
@@ -104,9 +80,8 @@ func AccessOf(flag int) Access {
 	return Access{Read: true}
 }
 
-// Attach finds the Inode of the open descriptor fd (opened with the
-// handle's access mode, and O_DIRECT when direct), or makes it, and
-// counts a handle on it. It takes fd: the Inode keeps it or closes it.
+// Attach finds or makes the Inode of the open descriptor fd and counts a
+// handle on it; the Inode keeps fd or closes it.
 func Attach(fd int, direct bool, acc Access) (*Inode, error) {
 	k, err := keyOf(fd)
 	if err != nil {
@@ -118,8 +93,7 @@ func Attach(fd int, direct bool, acc Access) (*Inode, error) {
 		unix.Close(fd) // the Inode's descriptor does this handle's I/O
 		return ino, err
 	}
-	// inodes.mu is held: a new Inode is made under it (one statx and one
-	// FIEMAP), so that two Opens of one new file cannot make two.
+	// inodes.mu is held, so that two Opens of one new file make one.
 	defer inodes.mu.Unlock()
 	ino, err = newInode(k, fd, direct, acc)
 	if err != nil {
@@ -149,9 +123,9 @@ func keyOf(fd int) (key, error) {
 	return key{}, fmt.Errorf("not a regular file or block device (mode %#o)", st.Mode)
 }
 
-// share counts a new handle on the open Inode of k. When there is none,
-// it returns nil with inodes.mu held, for the caller to make it. When the
-// Inode's last Close is running, it waits for it, then looks again.
+// share counts a new handle on the open Inode of k, or returns nil with
+// inodes.mu held for the caller to make it; it waits for a last Close
+// that is running.
 func share(k key, acc Access) (*Inode, error) {
 	for {
 		inodes.mu.Lock()
@@ -174,11 +148,8 @@ func share(k key, acc Access) (*Inode, error) {
 	}
 }
 
-// newInode makes the Inode of fd. Its own descriptor is opened for
-// reading and writing where the file allows it, so that every later
-// handle, whatever its mode, can use it, and a write-only handle can
-// still read the edges of a read-modify-write; where it does not, the
-// handle's descriptor is kept as it is.
+// newInode makes the Inode of fd, reopened for reading and writing where
+// allowed (a write-only handle still reads the edges it rewrites).
 func newInode(k key, fd int, direct bool, acc Access) (*Inode, error) {
 	ino := &Inode{key: k, Fd: fd, Readable: acc.Read, Writable: acc.Write, Direct: direct, bufFd: -1}
 	ino.Locks.init()
@@ -199,18 +170,16 @@ func newInode(k key, fd int, direct bool, acc Access) (*Inode, error) {
 }
 
 // PastLastUnit reports whether an I/O that ends at end touches the last
-// direct-I/O unit of the offset space, [2^63 - unit, 2^63): that unit's
-// end is not a file offset, so it can be neither read nor written whole
-// with O_DIRECT, where a page-cache descriptor reads and writes its bytes
-// (XFS and btrfs files reach 8 EiB; ext4's stop at 16 TiB).
+// direct-I/O unit of the offset space, [2^63 - unit, 2^63), whose end is
+// no file offset: O_DIRECT cannot do it whole, a page-cache descriptor
+// does its bytes (XFS and btrfs files reach 8 EiB).
 func (ino *Inode) PastLastUnit(end int64) bool {
 	return ino.Direct && end > maxOffset-max(ino.Block, ino.Align.Offset)+1
 }
 
-// BufferedFd is a descriptor of the file without O_DIRECT, for the I/O
-// PastLastUnit names; it is opened once and closed with the file. The
-// kernel keeps the two coherent: a direct read or write of a range
-// writes its cached pages back first, and fsync covers both.
+// BufferedFd is a descriptor of the file without O_DIRECT, opened once,
+// for the I/O PastLastUnit names (the kernel keeps the two coherent, and
+// fsync covers both).
 func (ino *Inode) BufferedFd() (int, error) {
 	ino.Mu.Lock()
 	defer ino.Mu.Unlock()
@@ -224,9 +193,8 @@ func (ino *Inode) BufferedFd() (int, error) {
 	return ino.bufFd, nil
 }
 
-// reopenRW opens the file of fd again, for reading and writing: through
-// /proc/self/fd, which names the inode itself, so a rename or unlink since
-// the handle's open changes nothing.
+// reopenRW opens the file of fd again for reading and writing, through
+// /proc/self/fd (the inode itself: a rename or unlink changes nothing).
 func reopenRW(fd int, direct bool) (int, error) {
 	flag := unix.O_RDWR | unix.O_CLOEXEC
 	if direct {
@@ -240,8 +208,7 @@ func reopenRW(fd int, direct bool) (int, error) {
 	}
 }
 
-// setUpMap chooses the provider by the file's kind; nothing after this
-// asks which it is.
+// setUpMap chooses the provider by the file's kind.
 func (ino *Inode) setUpMap(blockDev bool) error {
 	var err error
 	if blockDev {
@@ -263,10 +230,8 @@ func (ino *Inode) setUpMap(blockDev bool) error {
 }
 
 // covers says whether the Inode's descriptor can do what a new handle was
-// opened for. It cannot only when the first handle could not reopen the
-// file for both (no permission then) and the permissions changed since:
-// the kernel let this handle open, the runtime's descriptor cannot serve
-// it.
+// opened for: not when the first could not reopen the file for both and
+// the permissions changed since.
 func (ino *Inode) covers(acc Access) error {
 	missing := ""
 	switch {
@@ -280,10 +245,9 @@ func (ino *Inode) covers(acc Access) error {
 	return fmt.Errorf("aio: the file is open through the runtime without %s access (its first handle could not reopen it for reading and writing); close its other handles first: %w", missing, unix.EACCES)
 }
 
-// Detach drops a handle. The last one cuts the append-ahead tail back to
-// the logical size (counted in cutBacks) and closes the descriptor; until
-// it is done, an Open of the same file waits, so that it never reads the
-// sizes half cut back.
+// Detach drops a handle. The last one cuts the append-ahead tail back
+// (counted in cutBacks) and closes the descriptor; an Open of the file
+// meanwhile waits for it.
 func (ino *Inode) Detach(name string, cutBacks *atomic.Uint64) error {
 	inodes.mu.Lock()
 	ino.refs--
@@ -313,8 +277,7 @@ func (ino *Inode) Detach(name string, cutBacks *atomic.Uint64) error {
 	return err
 }
 
-// Sizes returns the logical size and the kernel's size (a snapshot: it
-// never waits).
+// Sizes returns the logical and the kernel's size (a snapshot).
 func (ino *Inode) Sizes() (logical, kernel int64) { return ino.Prov.Sizes() }
 
 // NowaitFlag is RWF_NOWAIT, unless the file's filesystem refuses it.

@@ -37,9 +37,7 @@ type RangeLock struct {
 const (
 	lockBuckets     = 256
 	lockRegionShift = 16 // 64 KiB regions
-	// maxExclusive exclusive locks may be held (or drained for) at once
-	// per file; more lockers wait for an entry.
-	maxExclusive = 64
+	maxExclusive    = 64 // per file at once; more lockers wait for an entry
 )
 
 // bucketMask is a set of buckets.

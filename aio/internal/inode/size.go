@@ -6,10 +6,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Size changes: truncation, allocation and the cut-back of the
-// append-ahead tail, each under the exclusive range lock of what it
-// changes and Mu.
-
 // Truncate sets the logical size (and the kernel's), after the I/O in
 // flight beyond the new size. A grown file reads as zeros.
 func (ino *Inode) Truncate(name string, size int64) error {
@@ -29,10 +25,8 @@ func (ino *Inode) Truncate(name string, size int64) error {
 	return nil
 }
 
-// Allocate allocates storage for [off, off+length), growing the file if
-// that lies past its end (like posix_fallocate); the new range reads as
-// zeros. It holds the range's exclusive lock, so that no write into the
-// range runs beside the fallocate.
+// Allocate allocates [off, off+length) (posix_fallocate: the file grows
+// to cover it, new bytes read as zeros) under the range's exclusive lock.
 func (ino *Inode) Allocate(name string, off, length int64) error {
 	if ino.Prov.FixedSize() {
 		return nil // a device is all allocated
@@ -62,10 +56,9 @@ func (ino *Inode) CutBack(name string, cutBacks *atomic.Uint64) error {
 	return ino.CutBackLocked(name, cutBacks)
 }
 
-// CutBackLocked truncates the kernel's size back to the logical size when
-// append-ahead left it larger, counting it in cutBacks. Mu must be held
-// and no write may be in flight past the logical size (the caller holds
-// the range lock or has drained the file).
+// CutBackLocked truncates the kernel's size back to the logical size,
+// counting it in cutBacks. Mu is held, and no write is in flight past the
+// logical size.
 func (ino *Inode) CutBackLocked(name string, cutBacks *atomic.Uint64) error {
 	logical, kernel := ino.Prov.Sizes()
 	if kernel <= logical {
@@ -79,9 +72,8 @@ func (ino *Inode) CutBackLocked(name string, cutBacks *atomic.Uint64) error {
 	return nil
 }
 
-// ReserveAppend takes the next n bytes at the logical end for one append:
-// appends through any handle get disjoint ranges, in the order they
-// reserve.
+// ReserveAppend takes the next n bytes at the logical end for one append
+// (appends through any handle get disjoint ranges).
 func (ino *Inode) ReserveAppend(n int64) int64 {
 	ino.Mu.Lock()
 	defer ino.Mu.Unlock()
@@ -91,8 +83,7 @@ func (ino *Inode) ReserveAppend(n int64) int64 {
 	return off
 }
 
-// UnreserveAppend gives back a failed append's range when no later append
-// reserved past it, so that a failure leaves no gap of zeros.
+// UnreserveAppend gives back a failed append's range when it is the last.
 func (ino *Inode) UnreserveAppend(off, n int64) {
 	ino.Mu.Lock()
 	defer ino.Mu.Unlock()
@@ -101,10 +92,9 @@ func (ino *Inode) UnreserveAppend(off, n int64) {
 	}
 }
 
-// StickySyncErr is the error of the first failed sync, if any: after a
-// failed fsync the kernel may have dropped the dirty data, so a later
-// fsync that "succeeds" proves nothing (PostgreSQL's fsyncgate). It is the
-// inode's, not the handle's: the data lost was every handle's.
+// StickySyncErr is the first failed sync's error: after it the kernel may
+// have dropped the dirty data, and a later fsync that "succeeds" proves
+// nothing (PostgreSQL's fsyncgate). It is every handle's.
 func (ino *Inode) StickySyncErr() error {
 	if f := ino.syncErr.Load(); f != nil {
 		return f.err
@@ -117,6 +107,5 @@ func (ino *Inode) SetSyncErr(err error) {
 	ino.syncErr.CompareAndSwap(nil, &syncFailure{err})
 }
 
-// syncFailure boxes the sticky error for the atomic pointer; immutable
-// once stored.
+// syncFailure boxes the sticky error for the atomic pointer.
 type syncFailure struct{ err error }

@@ -12,45 +12,36 @@ import (
 	"github.com/nowaitio/nowait/iomap"
 )
 
-// Space: how the runtime grows a file's storage ahead of writes, and how
-// it keeps the file's size exact when the filesystem says no.
-
 // Steps bound the append-ahead step (Config.AppendStepMin and Max).
 type Steps struct{ Min, Max int64 }
 
 // ExtendLocked makes sure the kernel's size covers end, the end of a
-// write at off. An append (a write that starts at, or within one step of,
-// the kernel's size) extends the file ahead by the current step and
-// preallocates the new range, so that the appends that follow are
-// overwrites of unwritten storage, which the kernel does without
-// blocking. A file synced with SyncData as it grows (a log) gets the new
-// range written with zeros instead (zeroFillLocked), in steps of
-// steps.Min that do not grow. A write farther out preallocates around
-// itself only: the gap stays a hole, as os.File leaves it, and takes no
-// storage. Where the filesystem's policy is GrowByWrite (btrfs), nothing
-// is preallocated and the write extends the file itself. Mu is held.
+// write at off. An append (within one step of the kernel's size) extends
+// the file by the current step and preallocates it, so that the appends
+// that follow are overwrites, which the kernel does without blocking; a
+// file synced with SyncData as it grows (a log) gets steps of steps.Min
+// written with zeros instead (zeroAheadLocked). A write farther out
+// preallocates around itself only: the gap stays a hole, as with
+// os.File. With GrowByWrite (btrfs) the write extends the file itself.
+// Mu is held.
 func (ino *Inode) ExtendLocked(steps Steps, c *stats.Counters, name string, off, end int64) error {
 	_, kernel := ino.Prov.Sizes()
 	if end <= kernel || ino.Prov.Policy().Growth != iomap.GrowAhead {
 		return nil // GrowByWrite: the write extends the file itself
 	}
-	need := ino.roundUp(end)
+	need := ino.RoundUp(end)
 	from, target := kernel, need
 	if off-kernel > max(ino.step, steps.Min) {
 		from = off / ino.Block * ino.Block
 	} else {
-		// The step, where it fits below the largest offset: a write near
-		// the end of a file that may reach 8 EiB grows by what it needs.
+		// The step, capped below the largest offset (files may reach 8 EiB).
 		target = max(need, kernel+min(ino.nextStepLocked(steps), maxOffset-ino.Block-kernel))
 		target = ino.roundDownCapped(target, need)
 	}
 	allocate, zero := ino.fallocateLocked, ino.zeroAheadLocked(from)
 	if zero {
 		allocate = ino.zeroFillLocked
-		// The write that extends waits for the zeros, and the next commit
-		// for their flush and the allocation's journal: 1 MiB steps kept
-		// WAL commits' p99.99 at 1.0-1.6 ms, 4 MiB ones at 3.1 ms
-		// (decisions.md).
+		// Small steps: the next commit waits for their flush (decisions.md).
 		target = max(min(target, from+steps.Min), need)
 	}
 	err := allocate(from, target-from)
@@ -73,9 +64,9 @@ func (ino *Inode) ExtendLocked(steps Steps, c *stats.Counters, name string, off,
 	return nil
 }
 
-// roundUp rounds x up to a whole block, or to the largest offset when
+// RoundUp rounds x up to a whole block, or to the largest offset where
 // that would overflow.
-func (ino *Inode) roundUp(x int64) int64 {
+func (ino *Inode) RoundUp(x int64) int64 {
 	if x > maxOffset-ino.Block {
 		return maxOffset
 	}
@@ -90,14 +81,11 @@ func (ino *Inode) roundDownCapped(target, need int64) int64 {
 
 // zeroAheadLocked reports whether an extension from from should be
 // written with zeros rather than fallocate'd: the file was synced with
-// SyncData within the last second, and from is aligned for direct I/O.
-// An fdatasync after an append into fallocate'd space must also convert
-// its blocks from unwritten to written, a journal commit each time (on
-// ext4 this made append + SyncData 0.67-0.71x pwrite + fdatasync, and
-// overwriting written blocks 1.3-1.6x the same baseline): blocks written
-// with zeros ahead make each commit an overwrite, whose fdatasync writes
-// the data and nothing else. Sync cuts the tail back, so it does not
-// count: zeros written ahead would be freed at every commit. Mu is held.
+// SyncData within the last second, and from is aligned. An fdatasync
+// after an append into fallocate'd space must also convert its blocks to
+// written, a journal commit each time; into zeros written ahead, it
+// writes the data alone (decisions.md). Sync cuts the tail back, so it
+// does not count. Mu is held.
 func (ino *Inode) zeroAheadLocked(from int64) bool {
 	last := ino.LastSyncData.Load()
 	a := max(ino.Align.Offset, 1)
@@ -105,9 +93,8 @@ func (ino *Inode) zeroAheadLocked(from int64) bool {
 }
 
 // zeroFillLocked writes zeros over [off, off+n), growing the kernel's
-// size to cover it, and notes it in the map as written storage. A write
-// that fails part of the way puts the size back, as a failed fallocate
-// does. Mu is held.
+// size, and notes it in the map as written storage; a failure puts the
+// size back. Mu is held.
 func (ino *Inode) zeroFillLocked(off, n int64) error {
 	for o := off; o < off+n; o += int64(len(zeroBlock)) {
 		k := min(int64(len(zeroBlock)), off+n-o)
@@ -133,13 +120,10 @@ func (ino *Inode) nextStepLocked(steps Steps) int64 {
 	return ino.step
 }
 
-// fallocateLocked preallocates [off, off+n), growing the kernel's size to
-// cover it, and notes it in the map. A fallocate that fails may still have
-// changed the file: ext4 raises the size of a file even when it runs out
-// of space part of the way, and keeps what it allocated below the old
-// size. So a failure puts the size back (RestoreSizeLocked) before it is
-// returned, and the runtime's idea of the file stays the truth. Mu is
-// held.
+// fallocateLocked preallocates [off, off+n), growing the kernel's size,
+// and notes it in the map. A failed fallocate may still have changed the
+// file (ext4 raises the size even when it runs out of space part of the
+// way), so a failure puts the size back first. Mu is held.
 func (ino *Inode) fallocateLocked(off, n int64) error {
 	err := RetryEINTR(func() error { return Sys.Fallocate(ino.Fd, 0, off, n) })
 	if err == nil {
@@ -188,4 +172,7 @@ func (ino *Inode) RestoreSizeLocked() error {
 var zeroBlock = bio.AlignedBuffer(1 << 20)
 
 // maxOffset stands for "the end of every file".
-const maxOffset = int64(1<<63 - 1)
+const maxOffset = MaxOffset
+
+// MaxOffset is the largest file offset.
+const MaxOffset = int64(1<<63 - 1)

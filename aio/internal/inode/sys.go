@@ -2,13 +2,9 @@ package inode
 
 import "golang.org/x/sys/unix"
 
-// Syscalls is the seam between the runtime and the blocking system calls
-// of the slow path and the File methods: the workers' pread and pwrite,
-// append-ahead's and Allocate's fallocate, Truncate's and the cut-back's
-// ftruncate, the syncs, and the fstat that checks a size after a
-// failure. The ring has its own seam (ring's fault injection); this one
-// lets a test wrap the real calls with faults, so that every path of a
-// request can be made to fail.
+// Syscalls is the seam for the blocking system calls of the slow path and
+// the size changes: tests wrap the real calls with faults (the ring has
+// its own seam).
 type Syscalls interface {
 	Pread(fd int, p []byte, off int64) (int, error)
 	Pwrite(fd int, p []byte, off int64) (int, error)
@@ -32,8 +28,7 @@ func (KernelCalls) Fsync(fd int) error                  { return unix.Fsync(fd) 
 func (KernelCalls) Fdatasync(fd int) error              { return unix.Fdatasync(fd) }
 func (KernelCalls) Fstat(fd int, st *unix.Stat_t) error { return unix.Fstat(fd, st) }
 
-// Sys is the seam in use. Only tests replace it, before any runtime they
-// start, and put it back after.
+// Sys is the seam in use; tests replace it around the runtimes they start.
 var Sys Syscalls = KernelCalls{}
 
 // RetryEINTR calls f until it returns something other than EINTR.
@@ -45,9 +40,8 @@ func RetryEINTR(f func() error) error {
 	}
 }
 
-// PreadFull reads b at off, retrying EINTR. A short read of a regular
-// file is its end: reading on from there would ask O_DIRECT for an
-// unaligned offset (EINVAL), so it stops.
+// PreadFull reads b at off, retrying EINTR. A short read is the end of
+// the file (reading on would ask O_DIRECT for an unaligned offset).
 func PreadFull(fd int, b []byte, off int64) (int, error) {
 	for {
 		n, err := Sys.Pread(fd, b, off)

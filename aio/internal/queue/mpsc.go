@@ -2,19 +2,16 @@ package queue
 
 import "sync/atomic"
 
-// Node is the link an item carries to sit in an MPSC queue: it embeds a
-// Node and sets Owner to itself once, so that Pop gives the item back
-// without allocating. An item is in at most one queue at a time.
+// Node is the link an item embeds to sit in an MPSC queue; Owner is the
+// item, set once. An item is in at most one queue at a time.
 type Node struct {
 	next  atomic.Pointer[Node]
 	Owner any
 }
 
 // MPSC is an intrusive multi-producer, single-consumer queue (Vyukov's):
-// Push is one atomic swap and never waits. The zero value is not ready:
-// call Init.
-//
-// Owner: any goroutine may Push; one at a time may Pop (its user says who).
+// Push is one atomic swap. Init before use. Owner: anyone Pushes; one at a
+// time Pops (its user says who).
 type MPSC struct {
 	head atomic.Pointer[Node] // last pushed; producers swap it
 	tail *Node                // next to pop; consumer-only

@@ -6,15 +6,10 @@ import (
 )
 
 // Slots hands out the numbers 0..n-1, each to one holder at a time: a
-// bitmap whose bits are claimed with a CAS and given back with an atomic
-// AND. Take and Put never wait, and a number is free or taken, never in
-// between (a bounded ring queue can look empty while a push is half
-// done, which would make a Submit call a Context full that is not). A
-// Context keeps its free request slots in one (Submit takes, GetEvents
-// gives back), a ring its free kernel-request slots (the placer takes,
-// the completer gives back).
-//
-// Owner: shared; every method is safe for concurrent use.
+// bitmap, claimed with a CAS, given back with an atomic AND. A number is
+// free or taken, never in between (a bounded ring queue can look empty
+// while a push is half done: a Submit would call a Context full that is
+// not). Owner: shared; safe for concurrent use.
 type Slots struct {
 	words []atomic.Uint64 // bit set: taken (the bits past n stay set)
 	n     int
@@ -55,8 +50,7 @@ func (s *Slots) Take() (int32, bool) {
 	return 0, false
 }
 
-// Put gives number id back. Giving back a number that is not taken
-// corrupts the count: the caller gives back only what it took.
+// Put gives back id, which the caller took.
 func (s *Slots) Put(id int32) {
 	s.words[id/64].And(^(uint64(1) << (id % 64)))
 	s.taken.Add(-1)

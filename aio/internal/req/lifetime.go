@@ -5,11 +5,7 @@ import "sync/atomic"
 // Lifetime is the one primitive behind the Close of a File, a Context and
 // a Runtime (after Go's internal/poll fdMutex): a count of users and a
 // closed bit in one word. Acquire refuses once closing has begun; the
-// release that leaves no user after that, or the close that finds none,
-// wakes the closer. No sleep loop, no polling timer.
-//
-// Owner: shared; every method is safe for concurrent use. Init must run
-// before any other method.
+// last release after it wakes the closer. Owner: shared; Init first.
 type Lifetime struct {
 	state atomic.Int64  // lifeClosed | number of users
 	done  chan struct{} // closed when closing has begun and no user is left

@@ -11,21 +11,17 @@ import (
 // Op is what a request asks for (aio.Op is this type).
 type Op uint8
 
+// The ops (aio documents them).
 const (
-	OpRead      Op = iota + 1 // read len(Buf) bytes at Offset
-	OpWrite                   // write Buf at Offset
-	OpFsync                   // data and exact logical size durable (File.Sync)
-	OpFdatasync               // data durable (File.SyncData)
-	// OpAllocate preallocates [Offset, Offset+Length) (Length 0: len(Buf);
-	// Buf is not touched), growing the file if that lies past its end, as
-	// File.Allocate does: the new range reads as zeros, and later writes
-	// into it are overwrites.
+	OpRead Op = iota + 1
+	OpWrite
+	OpFsync
+	OpFdatasync
 	OpAllocate
 )
 
-// opSpec is one row of the op table: what the rest of the runtime needs to
-// know of an op, in one place. Adding an op is adding its row, its router
-// case and its executor functions. The table is immutable.
+// opSpec is one row of the op table: what the runtime needs to know of an
+// op. Adding an op is adding its row, its router case and its executors.
 type opSpec struct {
 	name     string
 	modifies bool // needs a handle opened for writing; counted by barriers as a write
@@ -61,33 +57,26 @@ func (o Op) IsSync() bool { return o.spec().sync }
 // Flag modifies a request (aio.Flag is this type).
 type Flag uint8
 
+// The flags (aio documents them).
 const (
-	// FlagBarrier on an fsync or fdatasync orders it after every write to
-	// the same file submitted before it has completed (per file, not a
-	// ring-wide drain).
 	FlagBarrier Flag = 1 << iota
-	// FlagDSync makes a write durable when it completes (RWF_DSYNC).
 	FlagDSync
 )
 
-// Sink is where a request comes from and goes back to: its Context.
+// Sink is where a request comes from and goes back to, its Context:
+// Deliver queues a finished request without waking the owner, Wake wakes
+// it if it waits, Resume sends on a request a barrier held (never
+// waiting).
 type Sink interface {
-	// Deliver queues a finished request for its owner, without waking it.
 	Deliver(r *Request)
-	// Wake wakes the owner if it waits (for a delivery, or for work its
-	// ring's driver must do).
 	Wake()
-	// Resume sends a request a barrier held back on its way again, as
-	// Submit would have; it never waits.
 	Resume(r *Request)
 }
 
-// Request is one submitted IOCB inside the runtime.
-//
-// Ownership moves with the request: the submitting goroutine fills it,
-// then exactly one of {a ring (its placer, then its completer), a worker,
-// a barrier's queue} owns it until Finish, after which its Sink owns it
-// again.
+// Request is one submitted IOCB inside the runtime. Owner: the
+// submitting goroutine fills it, then one of {a ring (placer, then
+// completer), a worker, a barrier's queue} owns it until Finish, then
+// its Sink again.
 type Request struct {
 	queue.Node // in one queue at a time: a barrier's, a ring's deferred, the workers'
 
@@ -103,8 +92,7 @@ type Request struct {
 	Flags Flag
 	Span  int64 // OpAllocate: the bytes to allocate from Off
 
-	// Ring state, owned by the ring engine while kernel requests are in
-	// flight.
+	// Ring state, while kernel requests are in flight.
 	Pending int32 // kernel requests in flight
 	Want    int64 // bytes a read expects (clipped at the logical size)
 	EAgain  bool  // some kernel request came back with EAGAIN
@@ -139,8 +127,7 @@ func (r *Request) QueueNode() *queue.Node { return &r.Node }
 // Resume sends the request on after a barrier held it (inode.Waiter).
 func (r *Request) Resume() { r.Sink.Resume(r) }
 
-// Finish completes r with its result and hands it back to its Sink, whom
-// it wakes.
+// Finish settles r and hands it back to its Sink, whom it wakes.
 func Finish(r *Request, n int, err error) {
 	Settle(r, n, err)
 	s := r.Sink // once delivered, r is its sink's
@@ -148,10 +135,8 @@ func Finish(r *Request, n int, err error) {
 	s.Wake()
 }
 
-// Settle records a finished request's result and counts it, without
-// delivering it. It is the last thing done with a request before it goes
-// back to its Sink: the file's barriers see the write done, and the
-// File's count of requests in flight drops.
+// Settle records and counts a finished request's result, without
+// delivering it: barriers see the write done, the File's count drops.
 func Settle(r *Request, n int, err error) {
 	r.N, r.Err = n, err
 	c := r.Stats

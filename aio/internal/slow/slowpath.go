@@ -26,11 +26,9 @@ func (w *Workers) do(r *req.Request, scratch []byte) {
 	}
 }
 
-// read reads r with pread, by the same plan as the ring path
-// (bio.PlanRead): unaligned ends read as whole units into scratch and
-// copied out, the aligned middle read in place, or through scratch where
-// the caller's memory is not aligned. A short read is the end of the file:
-// what came before it is the result.
+// read reads r with pread by the ring path's plan (bio.PlanRead):
+// unaligned ends as whole units through scratch, the middle in place (or
+// through scratch for unaligned memory). A short read is the end of file.
 func (w *Workers) read(r *req.Request, scratch []byte) (int, error) {
 	ino := r.Ino
 	logical, _ := ino.Sizes()

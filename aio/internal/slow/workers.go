@@ -13,13 +13,9 @@ import (
 	"github.com/nowaitio/nowait/aio/internal/stats"
 )
 
-// Workers run the slow path.
-//
-// Owner: shared. Producers (Submit, the rings' placers and completers)
-// push onto a lock-free queue and drop a token into wake without waiting,
-// so a Submit never waits for a lock a worker holds; the workers pop
-// under popMu, which only they take. Each worker goroutine owns its
-// scratch buffer.
+// Workers run the slow path. Owner: shared. Producers push onto a
+// lock-free queue (and drop a token into wake); workers pop under popMu,
+// which only they take. Each worker owns its scratch buffer.
 type Workers struct {
 	steps  inode.Steps
 	stats  *stats.Counters
@@ -48,22 +44,16 @@ func (w *Workers) Start(n int, steps inode.Steps, c *stats.Counters) {
 	}
 }
 
-// Submit queues r for a worker and wakes one. It never waits: a push,
-// and a token if there is room for one (a full wake channel means workers
-// are awake already and will pop it).
+// Submit queues r and wakes a worker; it never waits.
 func (w *Workers) Submit(r *req.Request) {
 	w.q.Push(&r.Node)
 	w.wakeOne()
 }
 
-// Queue queues r for a worker without waking one: Submit's way. Waking a
-// parked worker readies its goroutine, and the Go runtime then wakes an
-// idle thread for it (a futex wake, and on a virtual machine an
-// interrupt to an idle vCPU), whose thread often preempts the submitter
-// on its own CPU: in the mixed job, Submits that handed a 512-byte write
-// to a worker were 55% of those over 50 µs, at a third of the requests.
-// Flush, called by whoever waits next (a GetEvents, a blocking call, the
-// helper), does the waking.
+// Queue queues r without waking a worker: Submit's way. A woken worker's
+// thread often preempted the submitter on its own CPU (docs/decisions.md);
+// Flush, called by whoever waits next (GetEvents, a blocking call, the
+// helper), wakes one.
 func (w *Workers) Queue(r *req.Request) {
 	w.q.Push(&r.Node)
 	w.queued.Store(true)
@@ -138,14 +128,10 @@ func (w *Workers) Stop() {
 	w.wg.Wait()
 }
 
-// batchThread locks the worker to a thread of its own and makes that
-// thread SCHED_BATCH: the kernel then never lets it preempt another
-// thread when it wakes (a worker wakes at the end of each of its system
-// calls), and the submitting thread keeps its CPU through a Submit. On
-// two CPUs, the mixed job's Submit p99.99 went from 78-104 µs to 45-53
-// µs, and its p99.9 from 7-17 µs to 1.7-2.1, at the same or more IOPS
-// (docs/decisions.md). Where the policy cannot be set (a seccomp filter),
-// the thread stays as it was.
+// batchThread locks the worker to a thread of its own at SCHED_BATCH: a
+// worker waking (at the end of each of its system calls) then never
+// preempts the submitting thread (docs/decisions.md). Where the policy
+// cannot be set, the thread stays as it was.
 func batchThread() {
 	runtime.LockOSThread()
 	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH}

@@ -16,7 +16,7 @@ func (w *Workers) write(r *req.Request, scratch []byte) (int, error) {
 	off, end := r.Off, r.End()
 	// Lock whole filesystem blocks: every read-modify-write unit lies
 	// inside them, so no fast write can land in a unit being rewritten.
-	lo, hi := off/ino.Block*ino.Block, roundUp(end, ino.Block)
+	lo, hi := off/ino.Block*ino.Block, ino.RoundUp(end)
 	ino.Locks.LockExclusive(lo, hi)
 	defer ino.Locks.UnlockExclusive(lo, hi)
 	dataEnd := ino.RaiseDataEnd(end)
@@ -28,9 +28,8 @@ func (w *Workers) write(r *req.Request, scratch []byte) (int, error) {
 			return 0, err
 		}
 	}
-	// What reaches the disk may be more than the request: whole edge units,
-	// which can end past the kernel's size. The map must know all of it, or
-	// Sync and Close would not cut the size back.
+	// Whole edge units reach the disk, maybe past the kernel's size: the
+	// map must know all of it, for Sync and Close to cut the size back.
 	wroteLo, wroteHi := off, end
 	var err error
 	switch {
@@ -57,8 +56,7 @@ func (w *Workers) write(r *req.Request, scratch []byte) (int, error) {
 	ino.Prov.NoteWritten(wroteLo, wroteHi-wroteLo)
 	ino.Prov.NoteLogicalEnd(end)
 	if r.Flags&req.FlagDSync != 0 {
-		// What RWF_DSYNC does on the fast path: the write, its edges and
-		// the size it needs are durable before it completes.
+		// As RWF_DSYNC on the fast path: durable before it completes.
 		if err := inode.RetryEINTR(func() error { return inode.Sys.Fdatasync(ino.Fd) }); err != nil {
 			err = &inode.Error{Op: "write", Path: r.Name, Offset: off, Err: err}
 			ino.SetSyncErr(err)
@@ -68,23 +66,10 @@ func (w *Workers) write(r *req.Request, scratch []byte) (int, error) {
 	return len(r.Buf), nil
 }
 
-// roundUp rounds x up to a multiple of unit, or to the largest offset
-// where that would overflow.
-func roundUp(x, unit int64) int64 {
-	if x > maxOffset-unit {
-		return maxOffset
-	}
-	return (x + unit - 1) / unit * unit
-}
-
-const maxOffset = int64(1<<63 - 1)
-
-// writeAligned writes r through whole units: the unaligned edges by
-// read-modify-write (zero-filled where the old content is known zeros), the
-// aligned middle straight from the caller's memory, or through scratch
-// when that memory is not aligned. It returns the range it wrote, edges
-// included. The caller holds the exclusive lock, under which it found
-// dataEnd (inode.RaiseDataEnd).
+// writeAligned writes r through whole units (read-modify-write of the
+// unaligned edges, zero-filled where known zeros; the middle from the
+// caller's memory, or through scratch) and returns the range it wrote.
+// The caller holds the exclusive lock, under which it found dataEnd.
 func (w *Workers) writeAligned(ino *inode.Inode, r *req.Request, scratch []byte, dataEnd int64) (lo, hi int64, err error) {
 	plan, err := bio.PlanWrite(r.Off, int64(len(r.Buf)), ino.TailUnitFunc(r.Off, r.End(), dataEnd))
 	if err != nil {
@@ -97,10 +82,9 @@ func (w *Workers) writeAligned(ino *inode.Inode, r *req.Request, scratch []byte,
 	return lo, hi, w.writePlan(ino, r, plan, scratch)
 }
 
-// spanMax bounds a write whose edges and middle go to the kernel as one
-// write (writeSpan): below it, copying the middle costs less than the
-// system call and device I/O of a second write (a WAL record and the
-// block it finishes); above it, the middle goes from the caller's memory.
+// spanMax bounds a write whose edges and middle go as one write
+// (writeSpan): below it, copying the middle costs less than a second
+// write (a WAL record and the block it finishes).
 const spanMax = 128 << 10
 
 func (w *Workers) writePlan(ino *inode.Inode, r *req.Request, plan bio.Plan, scratch []byte) error {
@@ -159,9 +143,8 @@ func (w *Workers) mergeEdge(ino *inode.Inode, r *req.Request, e bio.Edge, unit [
 	return nil
 }
 
-// writeSpan writes the plan's edges and middle, which together are span
-// from lo on, in one write: the edges read (or zero-filled) into their
-// places, the request's bytes copied over them.
+// writeSpan writes the plan's edges and middle, span from lo on, as one
+// write.
 func (w *Workers) writeSpan(ino *inode.Inode, r *req.Request, plan bio.Plan, span []byte, lo int64) error {
 	for _, e := range plan.EdgeList() {
 		if err := w.mergeEdge(ino, r, e, span[e.Off-lo:e.Off-lo+e.Len]); err != nil {
