@@ -51,16 +51,10 @@ func (s *sharedRing) put(sc *syncCtx) {
 	s.mu.Unlock()
 }
 
-// pickRing is the shared ring for a call on this P; putRing gives the
-// hint back.
-func (rt *Runtime) pickRing() *sharedRing { return rt.ringHint.Get().(*sharedRing) }
-
-func (rt *Runtime) putRing(s *sharedRing) { rt.ringHint.Put(s) }
-
 func (f *File) doIOCB(cb IOCB) (int, error) {
 	rt := f.rt
-	s := rt.pickRing()
-	defer rt.putRing(s)
+	s := rt.ringHint.Get().(*sharedRing) // the ring this P used last
+	defer rt.ringHint.Put(s)
 	sc := s.get(rt)
 	if sc == nil {
 		return 0, ErrRuntimeClosed

@@ -45,17 +45,11 @@ type Config struct {
 	// runtime extends and preallocates the file: the step starts at Min and
 	// doubles while appends keep coming, up to Max. 0 means 1 MiB and 64 MiB.
 	AppendStepMin, AppendStepMax int64
-	// FixedFiles registered files in the rings of the per-core shards.
-	//
-	// Deprecated: ignored. The shards are gone, and through a Context the
-	// gain was below the machine's noise (docs/decisions.md).
+	// Deprecated: ignored. Registered files gained less than the
+	// machine's noise (docs/decisions.md).
 	FixedFiles int
-	// ShardContexts handed every Context's requests to per-core shard
-	// goroutines.
-	//
-	// Deprecated: ignored. Submit never enters the kernel now, so the
-	// shards' one advantage (a short Submit) is every Context's
-	// (docs/decisions.md, "One engine").
+	// Deprecated: ignored. Every Submit is now as short as the per-core
+	// shards made it (docs/decisions.md, "One engine").
 	ShardContexts bool
 }
 

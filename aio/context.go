@@ -17,11 +17,9 @@ import (
 // GetEvents to collect completions. Several goroutines may use one
 // Context.
 //
-// Submit checks, routes and queues; it enters no system call but
-// wake-ups. GetEvents places what is queued in the ring and submits it
-// in the io_uring_enter it waits in. A Context whose user submits and
-// then does something else has its requests placed and submitted by the
-// runtime's helper, within a millisecond (GetEvents with a zero timeout
+// GetEvents submits what Submit queued in the io_uring_enter it waits
+// in; for a user who submits and then does something else, the runtime's
+// helper submits it within a millisecond (GetEvents with a zero timeout
 // does it at once).
 //
 // Owner: shared. The runtime's goroutines (drivers, workers) only push

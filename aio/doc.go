@@ -13,20 +13,15 @@
 //
 // # Paths
 //
-// Submit checks, routes and queues each request, on the Context's ring or
-// for a worker: it takes no lock that another I/O, a completion or a
-// worker holds, and makes no system call but wake-ups. GetEvents places
-// what is queued (package iomap maps it, package bio plans it), submits
-// it and waits in one io_uring_enter; the runtime's helper does it for a
-// Context whose user submits and then does something else. What the
-// kernel can do without blocking goes to the ring with RWF_NOWAIT: reads
-// inside the logical size, aligned overwrites of allocated storage.
+// Submit checks, routes and queues: it takes no lock that another I/O, a
+// completion or a worker holds, and makes no system call but wake-ups.
+// GetEvents (or the runtime's helper, for a Context whose user is busy)
+// maps what is queued, sends what the kernel can do without blocking to
+// the ring with RWF_NOWAIT, and submits and waits in one io_uring_enter.
 // Workers do the rest, serialising it themselves: appends extend the
-// file ahead (fallocate in steps of 1 MiB doubling to 64 MiB; zeros for
-// a log synced with SyncData as it grows), unaligned writes become
-// read-modify-writes of their edge units under an exclusive range lock,
-// and what the kernel refused with EAGAIN is retried without RWF_NOWAIT.
-// docs/architecture.md follows a request through it.
+// file ahead, unaligned writes read-modify-write their edge units under
+// an exclusive range lock, what the kernel refused with EAGAIN is retried
+// without RWF_NOWAIT. docs/architecture.md follows a request through it.
 //
 // # Guarantees
 //
@@ -41,14 +36,10 @@
 //
 // Every handle of a file in the process, from any Runtime, shares one
 // state per inode: descriptor, map, range locks, logical size,
-// append-ahead, barriers and the sticky sync error. So handles writing
-// disjoint ranges never lose each other's data, a reader's Size is the
-// writer's, and a barrier Sync through one handle waits for the writes of
-// all. A handle keeps its access mode (O_RDONLY refuses writes with
-// ErrReadOnly, O_WRONLY reads with ErrWriteOnly, both errors.Is
-// syscall.EBADF), O_APPEND (Write appends atomically; WriteAt is
-// refused) and its closed state. The last Close cuts the append-ahead
-// tail back and closes the descriptor.
+// append-ahead, barriers and the sticky sync error. A handle keeps its
+// access mode (ErrReadOnly, ErrWriteOnly: both errors.Is syscall.EBADF),
+// O_APPEND (Write appends atomically; WriteAt is refused) and its closed
+// state. The last Close cuts the append-ahead tail back.
 //
 // # Other processes
 //
@@ -61,8 +52,7 @@
 //
 // A buffer belongs to the runtime from Submit until its Event is returned.
 // Without a working io_uring (an old kernel, io_uring_disabled, a seccomp
-// profile; every ring proves itself with a NOP round trip) or without
-// IORING_REGISTER_SEND_MSG_RING (Linux 6.13), BackendAuto falls back to
-// blocking pread/pwrite workers with the same API and guarantees; Stats
-// says which backend runs and why. The fast path allocates nothing.
+// profile) or without IORING_REGISTER_SEND_MSG_RING (Linux 6.13),
+// BackendAuto falls back to blocking pread/pwrite workers with the same
+// API and guarantees; Stats says which backend runs and why.
 package aio

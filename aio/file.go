@@ -28,16 +28,12 @@ type File struct {
 }
 
 // Open opens name (os.OpenFile's flags and permissions) for I/O through
-// the runtime: regular files and block devices with O_DIRECT, or, where
-// the filesystem refuses it (tmpfs before Linux 6.6), for page-cache I/O
-// (counted in Stats.BufferedFiles). Every handle of one file in the
-// process shares the file's state (the package documentation). O_RDONLY
-// and O_WRONLY handles refuse the other direction (errors.Is
-// syscall.EBADF); with O_APPEND, Write appends at the logical end and
-// WriteAt is refused. O_CREATE, O_EXCL and O_TRUNC mean what they mean to
-// os.OpenFile (O_TRUNC needs a handle opened for writing). With O_DSYNC
-// or O_SYNC every write of the handle is durable when it completes, as
-// with FlagDSync.
+// the runtime: regular files and block devices with O_DIRECT, or where
+// the filesystem refuses it (tmpfs before Linux 6.6) for page-cache I/O
+// (Stats.BufferedFiles). Handles of one file share its state (the package
+// documentation). O_CREATE, O_EXCL and O_TRUNC mean what they mean to
+// os.OpenFile; with O_APPEND, Write appends at the logical end; with
+// O_DSYNC or O_SYNC every write is durable when it completes (FlagDSync).
 func (rt *Runtime) Open(name string, flag int, perm os.FileMode) (*File, error) {
 	if rt.life.IsClosed() {
 		return nil, ErrRuntimeClosed
@@ -154,7 +150,7 @@ func (f *File) Write(p []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	off := f.ino.ReserveAppend(int64(len(p)))
-	n, err := f.doAppend(p, off)
+	n, err := f.doIOCB(IOCB{Op: OpWrite, File: f, Buf: p, Offset: off, appended: true})
 	if err != nil {
 		f.ino.UnreserveAppend(off, int64(len(p)))
 	} else if n < len(p) {
@@ -183,11 +179,6 @@ func (f *File) do(op Op, p []byte, off int64, flags Flag) (int, error) {
 	return f.doIOCB(IOCB{Op: op, File: f, Buf: p, Offset: off, Flags: flags})
 }
 
-// doAppend writes p at off, the range Write reserved for it.
-func (f *File) doAppend(p []byte, off int64) (int, error) {
-	return f.doIOCB(IOCB{Op: OpWrite, File: f, Buf: p, Offset: off, appended: true})
-}
-
 // Close waits for this handle's I/O in flight and closes it. The file's
 // last handle in the process also cuts the append-ahead tail back to the
 // logical size and closes the descriptor. A second Close returns
@@ -196,8 +187,7 @@ func (f *File) Close() error {
 	if !f.life.Close() {
 		return ErrClosed
 	}
-	// (Requests in a ring no one reaps are the helper's to reap.)
-	f.life.Wait()
+	f.life.Wait() // requests in a ring no one reaps are the helper's to reap
 	err := f.ino.Detach(f.name, &f.rt.stats.CutBacks)
 	f.rt.mu.Lock()
 	delete(f.rt.files, f)

@@ -16,10 +16,8 @@ import (
 )
 
 // Runtime owns the rings the blocking File methods share, the slow-path
-// workers, the bounce-buffer pool and the open files; each Context owns a
-// ring of its own.
-//
-// Owner: shared; its fields are immutable after New except where noted.
+// workers, the bounce-buffer pool and the open files. Owner: shared; its
+// fields are immutable after New except where noted.
 type Runtime struct {
 	cfg           Config
 	backend       Backend // the one in use: BackendIOUring or BackendSyscall
@@ -127,7 +125,7 @@ func (rt *Runtime) Close() error {
 		return ErrRuntimeClosed
 	}
 	var errs []error
-	for _, f := range rt.openFiles() {
+	for _, f := range keysLocked(&rt.mu, rt.files) {
 		if err := f.Close(); err != nil && !errors.Is(err, ErrClosed) {
 			errs = append(errs, err)
 		}
@@ -136,7 +134,7 @@ func (rt *Runtime) Close() error {
 	// the workers and the rings: they stop once every file has closed.
 	rt.life.Wait()
 	// Contexts close too (a GetEvents waiting returns ErrContextClosed).
-	for _, c := range rt.openContexts() {
+	for _, c := range keysLocked(&rt.mu, rt.contexts) {
 		c.Close()
 	}
 	rt.workers.Stop()
@@ -163,10 +161,6 @@ func (rt *Runtime) untrack(c *Context) {
 	delete(rt.contexts, c)
 	rt.mu.Unlock()
 }
-
-func (rt *Runtime) openContexts() []*Context { return keysLocked(&rt.mu, rt.contexts) }
-
-func (rt *Runtime) openFiles() []*File { return keysLocked(&rt.mu, rt.files) }
 
 // keysLocked copies the keys of a set that mu guards.
 func keysLocked[K comparable](mu *sync.Mutex, set map[K]struct{}) []K {

@@ -22,10 +22,8 @@ func (f *File) Truncate(size int64) error {
 	return f.ino.Truncate(f.name, size)
 }
 
-// beginSizeChange counts a Truncate or Allocate on the handle (so that
-// Close waits for it), or refuses it on a closed handle or runtime, or on
-// a handle not opened for writing. The caller calls opDone when it is
-// done.
+// beginSizeChange counts a Truncate or Allocate on the handle (Close
+// waits for it; the caller calls opDone), or refuses it.
 func (f *File) beginSizeChange(op string, off int64) error {
 	switch {
 	case f.rt.life.IsClosed():

@@ -20,9 +20,6 @@ type Stats struct {
 	// HelperEnters: the helper's io_uring_enter calls for SQEs no driver
 	// submitted; HelperReaps: its passes that reaped a ring no one reaped.
 	HelperEnters, HelperReaps uint64
-	// Overflowed counted blocking calls past GOMAXPROCS on an overflow
-	// ring.
-	//
 	// Deprecated: always 0; every blocking call uses the per-P rings.
 	Overflowed      uint64
 	ZeroFilledReads uint64 // reads (or parts) answered with zeros, no device I/O
@@ -37,9 +34,7 @@ type Stats struct {
 	BytesWritten    uint64
 	InFlight        int64 // requests submitted and not yet completed
 	BufferedFiles   int64 // open files on which O_DIRECT was refused (tmpfs): page-cache I/O
-	// FixedFiles counted files registered in the shards' rings.
-	//
-	// Deprecated: always 0.
+	// Deprecated: always 0 (no file is registered in a ring).
 	FixedFiles int64
 
 	// Why writes took the slow path.

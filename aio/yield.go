@@ -15,13 +15,10 @@ const (
 )
 
 // yieldPacer makes a goroutine that drives a ring pass through the Go
-// scheduler once every yieldAfter. Such a goroutine never passes through
-// it otherwise (each system call returns to its own P), and after 10 ms
-// the runtime's monitor counts it as running too long and takes its P
-// from every system call it finds in progress. Measured with the
-// runtime's execution trace (TestRingDriverKeepsItsP): without the
-// yields 1.4-2.4% of a driver's system calls lost their P.
-//
+// scheduler once every yieldAfter: it never does otherwise (each system
+// call returns to its own P), and after 10 ms the runtime's monitor takes
+// its P from every system call it finds in progress (without the yields
+// 1.4-2.4% of a driver's system calls did, TestRingDriverKeepsItsP).
 // Owner: the goroutine driving the ring (under Context.getMu, or a
 // blocking call's).
 type yieldPacer struct {

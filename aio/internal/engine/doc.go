@@ -12,12 +12,10 @@
 // poll loop) or the helper's. The completer reaps under cqMu and finishes
 // requests (range locks released, the map updated, results delivered).
 //
-// The helper is one goroutine per process. It places and submits for
-// rings no driver drives (a Context whose user submits, then computes),
-// and reaps rings with completions no one reaps (a user in File.Close, or
-// a barrier Sync, behind requests of a Context it does not reap). It naps
-// 50 µs after finding work, doubling up to 1 ms while it finds none, and
-// sleeps while no ring is busy, until a Submit wakes it.
+// The helper, one goroutine per process, places and submits for rings no
+// driver drives (a Context whose user submits, then computes) and reaps
+// those no one reaps (a File.Close behind a Context's requests). It naps
+// while rings are busy and sleeps, until a Submit wakes it, when none is.
 //
 // The per-P rings are shared: a blocking caller leads its ring (submits
 // and waits in one enter, and hands every completion to its caller) or,

@@ -68,13 +68,11 @@ func (x *Ring) submit() error {
 	return x.k.Enter(0, 0)
 }
 
-// enterDone handles an io_uring_enter's error by name; it reports false
-// when the ring is broken. EBUSY and EAGAIN mean "not now" (the reap that
-// follows makes room); ETIME, a timed wait that ran out. Anything else (a
-// seccomp filter installed since the proving NOP) means the ring cannot
-// be driven: what the kernel has not taken goes to the workers, and so
-// does everything after; what it took still completes into the CQ
-// (COOP_TASKRUN posts it as its thread returns from any system call).
+// enterDone handles an io_uring_enter's error; false: the ring is broken.
+// EBUSY and EAGAIN mean "not now", ETIME a timed wait ran out. Anything
+// else (a seccomp filter installed since the proving NOP) breaks the
+// ring: what the kernel has not taken goes to the workers, and so does
+// everything after; what it took still completes into the CQ.
 func (x *Ring) enterDone(err error) bool {
 	switch err {
 	case nil, unix.ETIME, unix.EBUSY, unix.EAGAIN, unix.EINTR, ring.ErrClosed:

@@ -2,11 +2,12 @@ package engine
 
 import (
 	"os"
-
-	"golang.org/x/sys/unix"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // helper is the process's one goroutine for rings no driver drives (the
@@ -69,11 +70,7 @@ func (h *helper) remove(x *Ring) {
 func (h *helper) publishLocked(add, drop *Ring) {
 	var next []*Ring
 	if cur := h.rings.Load(); cur != nil {
-		for _, x := range *cur {
-			if x != drop {
-				next = append(next, x)
-			}
-		}
+		next = slices.DeleteFunc(slices.Clone(*cur), func(x *Ring) bool { return x == drop })
 	}
 	if add != nil {
 		next = append(next, add)

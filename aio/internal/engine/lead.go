@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/nowaitio/nowait/aio/internal/req"
+import (
+	"slices"
+
+	"github.com/nowaitio/nowait/aio/internal/req"
+)
 
 // Shared rings: the blocking callers take turns. The leader drives the
 // ring; the others park on their own channel until their completion or
@@ -35,12 +39,9 @@ func (x *Ring) Follow(s req.Sink, ready func() bool, park func()) {
 		park()
 	}
 	x.followMu.Lock()
-	for i, f := range x.followers {
-		if f == s {
-			x.followers = append(x.followers[:i], x.followers[i+1:]...)
-			x.nfollow.Add(-1)
-			break
-		}
+	if i := slices.Index(x.followers, s); i >= 0 {
+		x.followers = slices.Delete(x.followers, i, i+1)
+		x.nfollow.Add(-1)
 	}
 	x.followMu.Unlock()
 }

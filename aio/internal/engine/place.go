@@ -24,16 +24,14 @@ func (x *Ring) place(r *req.Request) bool {
 	return x.placeSync(r)
 }
 
-// Queue queues r for the ring's driver, waking no one (Submit wakes
-// whoever must act once, after its batch).
+// Queue queues r for the ring's driver, waking no one (Submit's way).
 func (x *Ring) Queue(r *req.Request) {
 	x.deferred.Push(&r.Node)
 	x.deferredN.Add(1)
 }
 
 // KickIfFirst wakes a driver waiting in the kernel when the queue held
-// nothing else: on a shared ring, one caller's read must not wait for the
-// completion of another's fsync.
+// nothing else: one caller's read must not wait for another's fsync.
 func (x *Ring) KickIfFirst() {
 	if x.deferredN.Load() == 1 {
 		x.Kick()
@@ -59,8 +57,7 @@ func (x *Ring) placeDeferred() bool {
 			return true // a push is half done: the driver looks again
 		}
 		r := n.Owner.(*req.Request)
-		if !x.place(r) {
-			// No room until a completion frees some: back on the queue.
+		if !x.place(r) { // no room until a completion frees some
 			x.deferred.Push(&r.Node)
 			return false
 		}
@@ -228,9 +225,9 @@ func (x *Ring) planReadRun(r *req.Request, lo, hi int64) error {
 	return nil
 }
 
+// placeWrite places an aligned write (the router sent the rest elsewhere)
+// where the map shows the kernel will not block.
 func (x *Ring) placeWrite(r *req.Request) bool {
-	// The router sent unaligned writes and writes past a device's end
-	// elsewhere: what is left depends on the map.
 	ino := r.Ino
 	off, n := r.Off, int64(len(r.Buf))
 	st := x.env.Stats
@@ -260,21 +257,20 @@ func (x *Ring) placeWrite(r *req.Request) bool {
 	if err == nil {
 		x.planBios()
 	}
-	if err != nil || x.tooBig() {
-		x.releasePlan()
-		ino.Locks.UnlockShared(off, r.End())
-		st.SlowOther.Add(1)
-		x.toWorker(r)
+	ok := err == nil && !x.tooBig()
+	r.Locked = ok // before commit arms a slot: the completer reads it
+	if ok && x.commit(r) {
+		st.CallerDriven.Add(1)
 		return true
 	}
-	r.Locked = true
-	if !x.commit(r) {
-		x.releasePlan()
-		r.Locked = false
-		ino.Locks.UnlockShared(off, r.End())
-		return false
+	x.releasePlan()
+	r.Locked = false
+	ino.Locks.UnlockShared(off, r.End())
+	if ok {
+		return false // no room now: it stays queued
 	}
-	st.CallerDriven.Add(1)
+	st.SlowOther.Add(1)
+	x.toWorker(r)
 	return true
 }
 

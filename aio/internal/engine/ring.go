@@ -24,13 +24,12 @@ type Env struct {
 	FlushWorkers func()
 }
 
-// Ring is one io_uring instance and what drives it.
-//
-// Owner: shared. The placer side (plan, builder, it, the SQ, popping
-// deferred) is sqMu's holder's; the completer side (cqes, wakes, the CQ,
-// completing slots) cqMu's; slots pass between them one by one (free,
-// and each slot's armed flag). sqMu is taken first. Anyone may enter
-// the kernel while the ring is open (ring.Ring's split ownership).
+// Ring is one io_uring instance and what drives it. Owner: shared. The
+// placer side (plan, builder, it, the SQ, popping deferred) is sqMu's
+// holder's, the completer side (cqes, wakes, the CQ, completing slots)
+// cqMu's; slots pass between them one by one (free, each slot's armed
+// flag). sqMu is taken first. Anyone may enter the kernel while the ring
+// is open (ring.Ring's split ownership).
 type Ring struct {
 	k   *ring.Ring
 	env *Env
@@ -114,9 +113,6 @@ func (x *Ring) BioOf(ud uint64) *bio.Bio { return &x.slots[ud].bio }
 
 // Broken reports whether io_uring_enter failed for good on the ring.
 func (x *Ring) Broken() bool { return x.broken.Load() }
-
-// InFlight is how many kernel requests are in flight on the ring.
-func (x *Ring) InFlight() int64 { return x.inflight.Load() }
 
 // Waiting reports whether the ring holds requests the kernel has not
 // taken yet (benchmarks: it reads the SQ without a lock).

@@ -43,12 +43,9 @@ func (b *Barriers) init() {
 // for the writes before it. It reports whether the write may go now.
 func (b *Barriers) AdmitWrite(w Waiter) bool {
 	if b.parked.Load() == 0 {
+		// A barrier that parks meanwhile may count this write as before
+		// it: it goes, as if it had come first.
 		b.writes.Add(1)
-		if b.parked.Load() == 0 {
-			return true
-		}
-		// A barrier parked meanwhile, and may count this write as before
-		// it: let it go, as if it had come first.
 		return true
 	}
 	b.heldQ.Push(w.QueueNode())

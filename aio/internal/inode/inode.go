@@ -26,16 +26,10 @@ type Inode struct {
 	Align    bio.Alignment  // what the kernel needs for I/O on Fd
 	Block    int64          // filesystem block (RMW unit in unwritten storage)
 
-	Locks RangeLock
-	// dataEnd: no data lies past it (the kernel's size at open, raised
-	// before each write is issued, never lowered): see TailUnitFunc.
-	dataEnd atomic.Int64
-	// NoNowait: the filesystem refuses RWF_NOWAIT for this file
-	// (EOPNOTSUPP, as tmpfs does); I/O goes to the ring without it.
-	NoNowait atomic.Bool
-
-	Barriers Barriers
-
+	Locks        RangeLock
+	Barriers     Barriers
+	dataEnd      atomic.Int64 // no data lies past it: the kernel's size at open, raised before each write is issued (TailUnitFunc)
+	NoNowait     atomic.Bool  // the filesystem refuses RWF_NOWAIT (EOPNOTSUPP): ring I/O goes without it
 	LastSyncData atomic.Int64 // unix ns of the last fdatasync completed (zeroAheadLocked)
 
 	// Mu serialises size changes; never taken by a Submit.
@@ -174,7 +168,7 @@ func newInode(k key, fd int, direct bool, acc Access) (*Inode, error) {
 // no file offset: O_DIRECT cannot do it whole, a page-cache descriptor
 // does its bytes (XFS and btrfs files reach 8 EiB).
 func (ino *Inode) PastLastUnit(end int64) bool {
-	return ino.Direct && end > maxOffset-max(ino.Block, ino.Align.Offset)+1
+	return ino.Direct && end > MaxOffset-max(ino.Block, ino.Align.Offset)+1
 }
 
 // BufferedFd is a descriptor of the file without O_DIRECT, opened once,

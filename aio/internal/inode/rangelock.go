@@ -11,18 +11,15 @@ import (
 // write then goes to a worker). Workers and size changes take exclusive
 // locks and wait, for each other and for the shared holders to drain.
 //
-// The shared side takes no mutex. The file is cut into 64 KiB regions,
-// hashed into 256 buckets that count shared holders; exclusive holders
-// sit in a fixed table, a bit per entry in use. A shared locker counts
-// itself in its buckets, then reads the table; an exclusive locker
-// publishes itself in the table, then waits for its buckets to drain.
-// Sequentially consistent atomics make one of the two see the other.
-// While an exclusive locker drains, shared lockers in its buckets back
-// off even where their ranges do not overlap, so a stream of them cannot
-// starve it; a shared unlock in its buckets wakes it. Table entries are
-// atomics and are reused once released: a shared locker that reads one
-// mid-reuse sees a lock it need not respect, or one that will wait for
-// it, either way safe; nothing is allocated per lock.
+// The shared side takes no mutex: 64 KiB regions hash into 256 buckets
+// that count shared holders; exclusive holders sit in a fixed table, a
+// bit per entry in use. A shared locker counts itself in its buckets,
+// then reads the table; an exclusive locker publishes itself, then waits
+// for its buckets to drain (sequentially consistent atomics: one sees the
+// other). Meanwhile shared lockers in its buckets back off even where
+// their ranges do not overlap, so a stream of them cannot starve it. An
+// entry read mid-reuse is a lock the reader need not respect, or one that
+// will wait for it: safe either way; nothing is allocated per lock.
 //
 // Owner: shared by Submits, completers and workers; exMu guards the
 // table's changes and is taken by exclusive lockers alone.

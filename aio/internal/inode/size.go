@@ -12,8 +12,8 @@ func (ino *Inode) Truncate(name string, size int64) error {
 	if ino.Prov.FixedSize() {
 		return &Error{Op: "truncate", Path: name, Offset: size, Err: unix.EINVAL}
 	}
-	ino.Locks.LockExclusive(size, maxOffset)
-	defer ino.Locks.UnlockExclusive(size, maxOffset)
+	ino.Locks.LockExclusive(size, MaxOffset)
+	defer ino.Locks.UnlockExclusive(size, MaxOffset)
 	ino.Mu.Lock()
 	defer ino.Mu.Unlock()
 	if err := RetryEINTR(func() error { return Sys.Ftruncate(ino.Fd, size) }); err != nil {
@@ -49,8 +49,8 @@ func (ino *Inode) CutBack(name string, cutBacks *atomic.Uint64) error {
 	if kernel <= logical {
 		return nil
 	}
-	ino.Locks.LockExclusive(logical, maxOffset)
-	defer ino.Locks.UnlockExclusive(logical, maxOffset)
+	ino.Locks.LockExclusive(logical, MaxOffset)
+	defer ino.Locks.UnlockExclusive(logical, MaxOffset)
 	ino.Mu.Lock()
 	defer ino.Mu.Unlock()
 	return ino.CutBackLocked(name, cutBacks)

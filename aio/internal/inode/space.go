@@ -35,8 +35,8 @@ func (ino *Inode) ExtendLocked(steps Steps, c *stats.Counters, name string, off,
 		from = off / ino.Block * ino.Block
 	} else {
 		// The step, capped below the largest offset (files may reach 8 EiB).
-		target = max(need, kernel+min(ino.nextStepLocked(steps), maxOffset-ino.Block-kernel))
-		target = ino.roundDownCapped(target, need)
+		target = max(need, kernel+min(ino.nextStepLocked(steps), MaxOffset-ino.Block-kernel))
+		target = max(target/ino.Block*ino.Block, need)
 	}
 	allocate, zero := ino.fallocateLocked, ino.zeroAheadLocked(from)
 	if zero {
@@ -67,16 +67,10 @@ func (ino *Inode) ExtendLocked(steps Steps, c *stats.Counters, name string, off,
 // RoundUp rounds x up to a whole block, or to the largest offset where
 // that would overflow.
 func (ino *Inode) RoundUp(x int64) int64 {
-	if x > maxOffset-ino.Block {
-		return maxOffset
+	if x > MaxOffset-ino.Block {
+		return MaxOffset
 	}
 	return (x + ino.Block - 1) / ino.Block * ino.Block
-}
-
-// roundDownCapped is target rounded down to a whole block, but never
-// below need.
-func (ino *Inode) roundDownCapped(target, need int64) int64 {
-	return max(target/ino.Block*ino.Block, need)
 }
 
 // zeroAheadLocked reports whether an extension from from should be
@@ -171,8 +165,6 @@ func (ino *Inode) RestoreSizeLocked() error {
 // (only read, by every file).
 var zeroBlock = bio.AlignedBuffer(1 << 20)
 
-// maxOffset stands for "the end of every file".
-const maxOffset = MaxOffset
-
-// MaxOffset is the largest file offset.
+// MaxOffset is the largest file offset, and stands for "the end of every
+// file".
 const MaxOffset = int64(1<<63 - 1)

@@ -45,13 +45,9 @@ func RetryEINTR(f func() error) error {
 func PreadFull(fd int, b []byte, off int64) (int, error) {
 	for {
 		n, err := Sys.Pread(fd, b, off)
-		if err == unix.EINTR {
-			continue
+		if err != unix.EINTR {
+			return max(n, 0), err
 		}
-		if err != nil {
-			return 0, err
-		}
-		return n, nil
 	}
 }
 

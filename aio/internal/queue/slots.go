@@ -58,6 +58,3 @@ func (s *Slots) Put(id int32) {
 
 // Free is how many numbers are free, as of a moment during the call.
 func (s *Slots) Free() int { return s.n - int(s.taken.Load()) }
-
-// Len is n.
-func (s *Slots) Len() int { return s.n }

@@ -59,9 +59,6 @@ func (l *Lifetime) Close() bool {
 // Wait returns once closing has begun and every user has released.
 func (l *Lifetime) Wait() { <-l.done }
 
-// Done is closed once closing has begun and every user has released.
-func (l *Lifetime) Done() <-chan struct{} { return l.done }
-
 // Drained reports, without waiting, whether Wait would return at once.
 func (l *Lifetime) Drained() bool {
 	select {

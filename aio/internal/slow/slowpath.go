@@ -39,12 +39,11 @@ func (w *Workers) read(r *req.Request, scratch []byte) (int, error) {
 	buf := r.Buf[:n]
 	if ino.PastLastUnit(r.Off + n) {
 		fd, err := ino.BufferedFd()
+		got := 0
 		if err == nil {
-			var got int
 			got, err = inode.PreadFull(fd, buf, r.Off)
-			return got, wrapRead(r, err)
 		}
-		return 0, wrapRead(r, err)
+		return got, wrapRead(r, err)
 	}
 	plan, err := bio.PlanRead(r.Off, n, max(ino.Align.Offset, 1))
 	if err != nil {
@@ -113,22 +112,19 @@ func (w *Workers) sync(r *req.Request) error {
 	if err := ino.StickySyncErr(); err != nil {
 		return err
 	}
+	call := inode.Sys.Fdatasync
 	if r.Op == req.OpFsync {
 		if err := ino.CutBack(r.Name, &w.stats.CutBacks); err != nil {
 			return err
 		}
+		call = inode.Sys.Fsync
 	}
-	var err error
-	if r.Op == req.OpFsync {
-		err = inode.RetryEINTR(func() error { return inode.Sys.Fsync(ino.Fd) })
-	} else {
-		err = inode.RetryEINTR(func() error { return inode.Sys.Fdatasync(ino.Fd) })
-	}
-	if err != nil {
+	if err := inode.RetryEINTR(func() error { return call(ino.Fd) }); err != nil {
 		err = &inode.Error{Op: r.Op.String(), Path: r.Name, Err: err}
 		ino.SetSyncErr(err)
+		return err
 	}
-	return err
+	return nil
 }
 
 func wrapRead(r *req.Request, err error) error {

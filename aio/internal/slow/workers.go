@@ -2,10 +2,10 @@ package slow
 
 import (
 	"runtime"
-
-	"golang.org/x/sys/unix"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nowaitio/nowait/aio/internal/inode"
 	"github.com/nowaitio/nowait/aio/internal/queue"

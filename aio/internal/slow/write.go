@@ -11,7 +11,6 @@ import (
 // the kernel's size, and writes it through whole units (a read-modify-write
 // of unaligned edges).
 func (w *Workers) write(r *req.Request, scratch []byte) (int, error) {
-	// The router refused writes past a device's end before they came here.
 	ino := r.Ino
 	off, end := r.Off, r.End()
 	// Lock whole filesystem blocks: every read-modify-write unit lies
