@@ -119,3 +119,44 @@ func TestContextWaitAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per read waited for, want 0", a)
 	}
 }
+
+// TestGroupCommitAllocatesNothing: a group commit through a Context (8
+// overwrites and a barrier fdatasync in one Submit, the barrier parked
+// until the writes complete, then released) allocates nothing either.
+func TestGroupCommitAllocatesNothing(t *testing.T) {
+	skipWithoutRing(t, "the fast path is the io_uring backend's")
+	rt := newRuntime(t, Config{})
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	ctx, _ := rt.NewContext(9)
+	cbs := make([]*IOCB, 9)
+	for i := range 8 {
+		cbs[i] = &IOCB{Op: OpWrite, File: f, Buf: AlignedBuffer(4096), Offset: int64(i) * 4096}
+	}
+	cbs[8] = &IOCB{Op: OpFdatasync, File: f, Flags: FlagBarrier}
+	events := make([]Event, 9)
+	commit := func() {
+		if k, err := ctx.Submit(cbs...); k != 9 || err != nil {
+			t.Fatalf("Submit: %d, %v", k, err)
+		}
+		for got := 0; got < 9; {
+			k, err := ctx.GetEvents(9-got, events[got:], 5*time.Second)
+			if err != nil || k == 0 {
+				t.Fatalf("GetEvents: %d, %v after %d of 9", k, err, got)
+			}
+			got += k
+		}
+		for _, ev := range events {
+			if ev.Err != nil {
+				t.Fatalf("event %+v", ev)
+			}
+		}
+	}
+	commit()
+	if a := testing.AllocsPerRun(50, commit); a != 0 {
+		t.Fatalf("%v allocations per group commit, want 0", a)
+	}
+}

@@ -90,7 +90,8 @@ func (b *Barriers) kick() {
 		if !b.mu.TryLock() {
 			return
 		}
-		var resume []Waiter
+		var batch [16]Waiter // on the stack: what is due goes in batches
+		resume := batch[:0]
 		if b.parked.Load() > 0 && b.writes.Load() == 0 {
 			resume = b.popAllLocked(&b.parkedQ, &b.parked, resume)
 		}
@@ -111,11 +112,12 @@ func (b *Barriers) kick() {
 	}
 }
 
-// popAllLocked pops up to the n counted nodes off q into dst and uncounts
-// them. A push links, counts, then kicks: a node Pop cannot reach yet is
-// left for the kick of the push under way. mu is held.
+// popAllLocked pops up to the n counted nodes off q into dst, as many as
+// it has room for, and uncounts them. A push links, counts, then kicks: a
+// node Pop cannot reach yet is left for the kick of the push under way.
+// mu is held.
 func (b *Barriers) popAllLocked(q *queue.MPSC, n *atomic.Int32, dst []Waiter) []Waiter {
-	for want := n.Load(); want > 0; want-- {
+	for want := n.Load(); want > 0 && len(dst) < cap(dst); want-- {
 		node := q.Pop()
 		if node == nil {
 			break
