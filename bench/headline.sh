@@ -2,7 +2,8 @@
 # headline.sh: the headline comparison of docs/benchmarks.md. Runs each
 # headline job on aio, psync, the bare ring and fio's io_uring engine,
 # interleaved, REPEAT times (median reported): random reads at depth 1,
-# 32 and 64, random overwrites, appends, a WAL commit (a 4 KiB append and
+# 32 (also with every engine submitting and reaping 32 at a time, fio's
+# iodepth_batch options) and 64, random overwrites, appends, a WAL commit (a 4 KiB append and
 # an fdatasync, one at a time), 512-byte writes into fallocate'd space;
 # plus the mixed submit-latency job on aio and the bare ring;
 # and prints the tables, or writes them to the file named. With
@@ -10,7 +11,7 @@
 # headline markers of docs/benchmarks.md (the project's own record; a
 # user's run leaves the checkout alone).
 #
-#   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 16 minutes
+#   bench/headline.sh                    # REPEAT=3 RUNTIME=5s, about 18 minutes
 #   bench/headline.sh table.md           # the tables into table.md
 #   REPEAT=1 RUNTIME=2s bench/headline.sh
 #   bench/headline.sh --update-docs      # and record it in docs/benchmarks.md
@@ -51,6 +52,7 @@ run() { # name, iobench flags...
 } >"$out"
 run randread-4k-qd1 --rw=randread --bs=4k --iodepth=1 --size=1g --filename="$work/read.dat"
 run randread-4k-qd32 --rw=randread --bs=4k --iodepth=32 --size=1g --filename="$work/read.dat"
+run randread-4k-qd32-batched --name=randread-4k-qd32-batched --rw=randread --bs=4k --iodepth=32 --iodepth_batch_submit=32 --iodepth_batch_complete_max=32 --size=1g --filename="$work/read.dat"
 run randread-4k-qd64 --rw=randread --bs=4k --iodepth=64 --size=1g --filename="$work/read.dat"
 run randwrite-4k-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=1g --filename="$work/read.dat"
 run append-4k-qd16 --rw=append --bs=4k --iodepth=16 --size=16g --filename="$work/append.dat"
