@@ -11,11 +11,7 @@ import (
 func TestContextFastPathAllocatesNothing(t *testing.T) {
 	skipWithoutRing(t, "the fast path is the io_uring backend's; the syscall backend's workers are measured by benchmarks")
 	rt := newRuntime(t, Config{Shards: 1})
-	path := tempPath(t)
-	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := openFile(t, rt, path)
+	f := writtenFile(t, rt, 64<<10)
 	ctx, _ := rt.NewContext(8)
 	cbs := make([]*IOCB, 8)
 	for i := range cbs {
@@ -52,11 +48,7 @@ func TestContextFastPathAllocatesNothing(t *testing.T) {
 func TestFileMethodsAllocateNothing(t *testing.T) {
 	skipWithoutRing(t, "the fast path is the io_uring backend's")
 	rt := newRuntime(t, Config{Shards: 1})
-	path := tempPath(t)
-	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := openFile(t, rt, path)
+	f := writtenFile(t, rt, 64<<10)
 	buf := AlignedBuffer(4096)
 	io := func() {
 		if _, err := f.WriteAt(buf, 8192); err != nil {
@@ -105,11 +97,7 @@ func submitAndCollect(t *testing.T, ctx *Context, cbs []*IOCB, events []Event, n
 func TestContextWaitAllocatesNothing(t *testing.T) {
 	skipWithoutRing(t, "the fast path is the io_uring backend's")
 	rt := newRuntime(t, Config{})
-	path := tempPath(t)
-	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := openFile(t, rt, path)
+	f := writtenFile(t, rt, 64<<10)
 	ctx, _ := rt.NewContext(1)
 	cb := []*IOCB{{Op: OpRead, File: f, Buf: AlignedBuffer(4096), Offset: 8192}}
 	events := make([]Event, 1)
@@ -126,11 +114,7 @@ func TestContextWaitAllocatesNothing(t *testing.T) {
 func TestGroupCommitAllocatesNothing(t *testing.T) {
 	skipWithoutRing(t, "the fast path is the io_uring backend's")
 	rt := newRuntime(t, Config{})
-	path := tempPath(t)
-	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := openFile(t, rt, path)
+	f := writtenFile(t, rt, 64<<10)
 	ctx, _ := rt.NewContext(9)
 	cbs := make([]*IOCB, 9)
 	for i := range 8 {
@@ -159,4 +143,15 @@ func TestGroupCommitAllocatesNothing(t *testing.T) {
 	if a := testing.AllocsPerRun(50, commit); a != 0 {
 		t.Fatalf("%v allocations per group commit, want 0", a)
 	}
+}
+
+// writtenFile opens, through rt, a new file of size bytes of zeros,
+// written (no hole, no unwritten extent).
+func writtenFile(t *testing.T, rt *Runtime, size int) *File {
+	t.Helper()
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return openFile(t, rt, path)
 }
