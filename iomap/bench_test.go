@@ -20,23 +20,7 @@ import (
 //	go test -run XXX -bench NoteWrittenSplits -benchtime 30000x ./iomap
 func BenchmarkNoteWrittenSplits(b *testing.B) {
 	const size = 256 << 20
-	f, err := os.OpenFile(filepath.Join(b.TempDir(), "prealloc"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
-		b.Skipf("fallocate: %v", err)
-	}
-	p, err := NewFile(int(f.Fd()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	const warm = 30000
-	for range warm {
-		p.NoteWritten(rng.Int64N(size/512)*512, 512)
-	}
+	p, rng := splitPrealloc(b, size)
 	b.ResetTimer()
 	for range b.N {
 		p.NoteWritten(rng.Int64N(size/512)*512, 512)
@@ -45,15 +29,15 @@ func BenchmarkNoteWrittenSplits(b *testing.B) {
 	b.ReportMetric(float64(p.Extents()), "extents")
 }
 
-// BenchmarkBeginManyExtents: a NoWait write's mapping in a map of 30,000
-// extents, as Submit asks it for every write.
-func BenchmarkBeginManyExtents(b *testing.B) {
-	const size = 256 << 20
+// splitPrealloc maps a new fallocate'd file of size bytes, its map split
+// into about 30,000 extents by 512-byte writes noted at random offsets,
+// and the random source that drew them.
+func splitPrealloc(b *testing.B, size int64) (*File, *rand.Rand) {
 	f, err := os.OpenFile(filepath.Join(b.TempDir(), "prealloc"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	b.Cleanup(func() { f.Close() })
 	if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
 		b.Skipf("fallocate: %v", err)
 	}
@@ -65,6 +49,14 @@ func BenchmarkBeginManyExtents(b *testing.B) {
 	for range 30000 {
 		p.NoteWritten(rng.Int64N(size/512)*512, 512)
 	}
+	return p, rng
+}
+
+// BenchmarkBeginManyExtents: a NoWait write's mapping in a map of 30,000
+// extents, as Submit asks it for every write.
+func BenchmarkBeginManyExtents(b *testing.B) {
+	const size = 256 << 20
+	p, _ := splitPrealloc(b, size)
 	b.ResetTimer()
 	for i := range b.N {
 		p.Begin(int64(i%(size/4096))*4096, 4096, Write|Direct|NoWait)
