@@ -1,7 +1,6 @@
 package aio
 
 import (
-	"os"
 	"testing"
 	"time"
 )
@@ -143,15 +142,4 @@ func TestGroupCommitAllocatesNothing(t *testing.T) {
 	if a := testing.AllocsPerRun(50, commit); a != 0 {
 		t.Fatalf("%v allocations per group commit, want 0", a)
 	}
-}
-
-// writtenFile opens, through rt, a new file of size bytes of zeros,
-// written (no hole, no unwritten extent).
-func writtenFile(t *testing.T, rt *Runtime, size int) *File {
-	t.Helper()
-	path := tempPath(t)
-	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return openFile(t, rt, path)
 }

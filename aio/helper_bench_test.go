@@ -1,7 +1,6 @@
 package aio
 
 import (
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -20,11 +19,7 @@ import (
 func BenchmarkSubmitThenCompute(b *testing.B) {
 	skipWithoutRing(b, "the helper is the io_uring backend's")
 	rt := newRuntime(b, Config{})
-	path := tempPath(b)
-	if err := os.WriteFile(path, make([]byte, 64<<20), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	f := openFile(b, rt, path)
+	f := writtenFile(b, rt, 64<<20)
 	ctx, err := rt.NewContext(32)
 	if err != nil {
 		b.Fatal(err)

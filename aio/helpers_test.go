@@ -71,6 +71,17 @@ func openFile(t testing.TB, rt *Runtime, name string) *File {
 
 func tempPath(t testing.TB) string { return filepath.Join(t.TempDir(), "data") }
 
+// writtenFile opens, through rt, a new file of size bytes of zeros,
+// written (no hole, no unwritten extent).
+func writtenFile(t testing.TB, rt *Runtime, size int) *File {
+	t.Helper()
+	path := tempPath(t)
+	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return openFile(t, rt, path)
+}
+
 // pattern is writer g's byte for file offset p: every writer's bytes
 // differ from every other's and from zero, so a lost or misplaced write
 // shows.

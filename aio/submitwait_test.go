@@ -258,11 +258,7 @@ func TestSubmitWhileAWorkerFallocates(t *testing.T) {
 		}
 	})
 	rt := newRuntime(t, Config{})
-	path := tempPath(t)
-	if err := os.WriteFile(path, make([]byte, 64<<10), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := openFile(t, rt, path)
+	f := writtenFile(t, rt, 64<<10)
 	ctx, err := rt.NewContext(8)
 	if err != nil {
 		t.Fatal(err)
