@@ -91,10 +91,12 @@ func (c *Context) route(r *req.Request) path {
 				return pathDone
 			}
 		}
-		if a := ino.Align.Offset; a > 1 && (r.Off%a != 0 || int64(len(r.Buf))%a != 0) {
+		if a := ino.Align.Offset; a > 1 && r.Off%a != 0 {
 			c.rt.stats.SlowUnaligned.Add(1)
-			return pathSlow // a read-modify-write of its edges
+			return pathSlow // a read-modify-write of its first unit
 		}
+		// An unaligned end: the placer pads the last unit with zeros
+		// where no data lies past it, or sends it to a worker.
 	case OpAllocate:
 		if ino.Prov.FixedSize() {
 			return pathDone // a device is all allocated

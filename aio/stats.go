@@ -24,16 +24,19 @@ type Stats struct {
 	Overflowed      uint64
 	ZeroFilledReads uint64 // reads (or parts) answered with zeros, no device I/O
 	RMW             uint64 // edge units read (or zero-filled), merged and rewritten
-	Bounces         uint64 // I/Os copied through an aligned bounce buffer
-	Extensions      uint64 // append-ahead steps (fallocate ahead of appends)
-	ZeroedAhead     uint64 // bytes of append-ahead written with zeros (a file synced with SyncData)
-	CutBacks        uint64 // Sync/Close cutting the append-ahead tail back to the logical size
-	Syncs           uint64
-	Allocations     uint64 // OpAllocate requests done
-	BytesRead       uint64
-	BytesWritten    uint64
-	InFlight        int64 // requests submitted and not yet completed
-	BufferedFiles   int64 // open files on which O_DIRECT was refused (tmpfs): page-cache I/O
+	// PaddedWrites: writes whose last unit, with no data past them, went
+	// to a ring as a zero-padded copy (no worker, no read).
+	PaddedWrites  uint64
+	Bounces       uint64 // I/Os copied through an aligned bounce buffer
+	Extensions    uint64 // append-ahead steps (fallocate ahead of appends)
+	ZeroedAhead   uint64 // bytes of append-ahead written with zeros (a file synced with SyncData)
+	CutBacks      uint64 // Sync/Close cutting the append-ahead tail back to the logical size
+	Syncs         uint64
+	Allocations   uint64 // OpAllocate requests done
+	BytesRead     uint64
+	BytesWritten  uint64
+	InFlight      int64 // requests submitted and not yet completed
+	BufferedFiles int64 // open files on which O_DIRECT was refused (tmpfs): page-cache I/O
 	// Deprecated: always 0 (no file is registered in a ring).
 	FixedFiles int64
 
@@ -48,7 +51,7 @@ func snapshot(c *stats.Counters) Stats {
 		KernelEAGAIN: c.KernelEAGAIN.Load(), RingRefused: c.RingRefused.Load(),
 		CallerDriven: c.CallerDriven.Load(),
 		HelperEnters: c.HelperEnters.Load(), HelperReaps: c.HelperReaps.Load(),
-		ZeroFilledReads: c.ZeroFilled.Load(), RMW: c.RMW.Load(), Bounces: c.Bounces.Load(),
+		ZeroFilledReads: c.ZeroFilled.Load(), RMW: c.RMW.Load(), PaddedWrites: c.PaddedWrites.Load(), Bounces: c.Bounces.Load(),
 		Extensions: c.Extensions.Load(), ZeroedAhead: c.ZeroedAhead.Load(),
 		CutBacks: c.CutBacks.Load(), Syncs: c.Syncs.Load(), Allocations: c.Allocations.Load(),
 		BytesRead: c.BytesRead.Load(), BytesWritten: c.BytesWritten.Load(),

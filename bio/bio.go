@@ -58,11 +58,21 @@ func EdgeRead(file int32, flags Flags, off int64, unit Buffer, user []byte, from
 		Seg: Segment{Buf: unit.B, User: user, From: from, bounce: unit}}
 }
 
+// PaddedWrite is a bio that writes user from off and zeros after it to
+// the end of unit, a pool buffer user is copied into now: the last unit
+// of a write, past whose end no data lies.
+func PaddedWrite(file int32, flags Flags, off int64, unit Buffer, user []byte) Bio {
+	k := copy(unit.B, user)
+	clear(unit.B[k:])
+	return Bio{Op: OpWrite, File: file, Flags: flags, Offset: off, Len: int64(len(unit.B)), BufIndex: NoFixedBuffer,
+		Seg: Segment{Buf: unit.B, User: user, bounce: unit}}
+}
+
 // Short reports whether a completion of n bytes (n >= 0) brought less
 // than the bio was for: the whole bio, or for an edge read the bytes its
 // user wants.
 func (b *Bio) Short(n int64) bool {
-	if b.Seg.User != nil {
+	if b.Seg.User != nil && b.Op == OpRead {
 		return n < b.Seg.From+int64(len(b.Seg.User))
 	}
 	return n < b.Len

@@ -70,7 +70,11 @@ func (fs *FS) ReuseForWrite(oldname, newname string, _ vfs.DiskWriteCategory) (v
 	if err := os.Rename(oldname, newname); err != nil {
 		return nil, err
 	}
-	return fs.openFile(newname, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, gathers(newname))
+	f, err := fs.openFile(newname, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, gathers(newname))
+	if err == nil && f.g.through {
+		f.g.recycled = true // a write-ahead log's old records (gather.go)
+	}
+	return f, err
 }
 
 func (fs *FS) openWith(name string, flags int, opts []vfs.OpenOption) (vfs.File, error) {

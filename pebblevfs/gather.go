@@ -41,6 +41,14 @@ type gather struct {
 	off      int64
 	n, clean int
 	through  bool // written after every Write, not at Sync and Close
+	// recycled: a write-ahead log reused for a new one (ReuseForWrite):
+	// what lies past the bytes written is an old log's, which pebble
+	// never reads as this log's records (each carries its log's number,
+	// and zeros end a log as preallocation's do), so a write that ends
+	// inside the file pads its last block with zeros: aligned, it goes
+	// to the ring, where keeping the old bytes past it cost a read of the
+	// block on a worker for every commit.
+	recycled bool
 }
 
 func (g *gather) end() int64     { return g.off + int64(g.n) }
@@ -100,7 +108,12 @@ func (f *file) flushLocked() error {
 	if g == nil || !g.dirty() {
 		return nil
 	}
-	if _, err := f.f.WriteAt(g.buf[:g.n], g.off); err != nil {
+	n := g.n
+	if padded := (n + blockSize - 1) / blockSize * blockSize; g.recycled && g.off+int64(padded) <= f.f.Size() {
+		clear(g.buf[n:padded])
+		n = padded
+	}
+	if _, err := f.f.WriteAt(g.buf[:n], g.off); err != nil {
 		return err
 	}
 	whole := g.n / blockSize * blockSize

@@ -124,8 +124,17 @@ func (x *Ring) flushWakes() {
 // done finishes a request whose kernel requests have all completed.
 func (x *Ring) done(r *req.Request) {
 	ino, st := r.Ino, x.env.Stats
+	wrote := r.Op == req.OpWrite && r.Failed == nil && !r.Refused && !r.EAgain
+	if wrote {
+		// The map learns of it before it is delivered (a later read sees
+		// it) and before its lock is dropped: a worker's read-modify-write
+		// of a unit a padded write filled must not take that unit for the
+		// zeros the map knew there.
+		ino.Prov.NoteWritten(r.Off, r.WriteEnd()-r.Off)
+		ino.Prov.NoteLogicalEnd(r.End())
+	}
 	if r.Locked {
-		ino.Locks.UnlockShared(r.Off, r.End())
+		ino.Locks.UnlockShared(r.Off, r.WriteEnd())
 		r.Locked = false
 	}
 	switch {
@@ -144,11 +153,11 @@ func (x *Ring) done(r *req.Request) {
 	case r.Op == req.OpRead:
 		st.FastReads.Add(1)
 		x.finish(r, int(r.Want), nil)
-	case r.Op == req.OpWrite:
-		// The map learns of it before it is delivered (a later read sees it).
-		ino.Prov.NoteWritten(r.Off, int64(len(r.Buf)))
-		ino.Prov.NoteLogicalEnd(r.End())
+	case wrote:
 		st.FastWrites.Add(1)
+		if r.PadEnd > 0 {
+			st.PaddedWrites.Add(1)
+		}
 		x.finish(r, len(r.Buf), nil)
 	default:
 		x.finish(r, 0, nil)

@@ -67,7 +67,7 @@ func (x *Ring) placeDeferred() bool {
 }
 
 func (x *Ring) toWorker(r *req.Request) {
-	r.Pending, r.EAgain, r.Refused, r.Failed = 0, false, false, nil
+	r.Pending, r.EAgain, r.Refused, r.Failed, r.PadEnd = 0, false, false, nil, 0
 	x.env.ToWorker(r)
 }
 
@@ -225,38 +225,46 @@ func (x *Ring) planReadRun(r *req.Request, lo, hi int64) error {
 	return nil
 }
 
-// placeWrite places an aligned write (the router sent the rest elsewhere)
-// where the map shows the kernel will not block.
+// placeWrite places a write from an aligned offset (the router sent the
+// rest elsewhere) where the map shows the kernel will not block. A write
+// whose end is not aligned goes with its last unit padded with zeros when
+// no data lies past its end, else to a worker.
 func (x *Ring) placeWrite(r *req.Request) bool {
 	ino := r.Ino
-	off, n := r.Off, int64(len(r.Buf))
+	off, end := r.Off, r.End()
 	st := x.env.Stats
-	if ino.Direct {
-		x.it.Reset(ino.Prov, off, n, iomap.Write|iomap.Direct|iomap.NoWait)
-		for x.it.Next() {
-			x.it.Advance(x.it.Length())
-		}
-		if err := x.it.Err(); err != nil {
-			x.countSlowReason(err)
+	if a := ino.Align.Offset; a > 1 && end%a != 0 {
+		if !x.padTail(r) {
+			st.SlowUnaligned.Add(1)
 			x.toWorker(r)
 			return true
 		}
 	}
-	if !ino.Locks.TryShared(off, r.End()) {
+	wend := r.WriteEnd()
+	if err := x.mapWrite(r); err != nil {
+		x.countSlowReason(err)
+		x.toWorker(r)
+		return true
+	}
+	if !ino.Locks.TryShared(off, wend) {
 		st.SlowLockBusy.Add(1)
 		x.toWorker(r)
 		return true
 	}
-	ino.RaiseDataEnd(r.End()) // before the write can land (inode's dataEnd)
+	// Raised before the write can land (inode's dataEnd); a padded write
+	// needs it at or below its end: its zeros must land on no data.
+	if dataEnd := ino.RaiseDataEnd(end); r.PadEnd > 0 && dataEnd > end {
+		ino.Locks.UnlockShared(off, wend)
+		st.SlowUnaligned.Add(1)
+		x.toWorker(r)
+		return true
+	}
 	flags := ino.NowaitFlag()
 	if r.Flags&req.FlagDSync != 0 {
 		flags |= bio.DSync
 	}
 	x.resetPlan(r)
-	err := x.builder.Add(bio.OpWrite, int32(ino.Fd), false, flags, off, r.Buf, bio.NoFixedBuffer, 0)
-	if err == nil {
-		x.planBios()
-	}
+	err := x.planWrite(r, flags)
 	ok := err == nil && !x.tooBig()
 	r.Locked = ok // before commit arms a slot: the completer reads it
 	if ok && x.commit(r) {
@@ -265,7 +273,7 @@ func (x *Ring) placeWrite(r *req.Request) bool {
 	}
 	x.releasePlan()
 	r.Locked = false
-	ino.Locks.UnlockShared(off, r.End())
+	ino.Locks.UnlockShared(off, wend)
 	if ok {
 		return false // no room now: it stays queued
 	}
@@ -273,6 +281,99 @@ func (x *Ring) placeWrite(r *req.Request) bool {
 	x.toWorker(r)
 	return true
 }
+
+// padTail sets r.PadEnd (and x.tailAt) if r can go padded: its last unit
+// (the map's: the direct-I/O alignment in written storage, the
+// filesystem block elsewhere) lies inside r's range from r.Off on.
+func (x *Ring) padTail(r *req.Request) bool {
+	ino, end := r.Ino, r.End()
+	if !ino.Direct || ino.PastLastUnit(end) {
+		return false
+	}
+	unit, _, err := ino.UnitAt(end)
+	if err != nil || end/unit*unit < r.Off {
+		return false
+	}
+	x.tailAt = end / unit * unit
+	r.PadEnd = x.tailAt + unit
+	return true
+}
+
+// mapWrite checks that the kernel can write [r.Off, r.WriteEnd()) without
+// blocking, and finds the block boundaries (x.cuts) where it goes from
+// written to unwritten storage or back: ext4 refuses RWF_NOWAIT to a
+// write that spans both, so each side goes as its own kernel request.
+func (x *Ring) mapWrite(r *req.Request) error {
+	ino := r.Ino
+	x.cuts = x.cuts[:0]
+	if !ino.Direct {
+		return nil
+	}
+	x.it.Reset(ino.Prov, r.Off, r.WriteEnd()-r.Off, iomap.Write|iomap.Direct|iomap.NoWait)
+	first, wasWritten := true, false
+	for x.it.Next() {
+		written := x.it.Map.Type != iomap.TypeUnwritten
+		if pos := x.it.Pos(); !first && written != wasWritten && pos%ino.Block == 0 {
+			x.cuts = append(x.cuts, pos)
+		}
+		first, wasWritten = false, written
+		x.it.Advance(x.it.Length())
+	}
+	return x.it.Err()
+}
+
+// planWrite plans r's kernel writes, one run between cuts at a time.
+func (x *Ring) planWrite(r *req.Request, flags bio.Flags) error {
+	lo := r.Off
+	for i := 0; i <= len(x.cuts); i++ {
+		hi := r.WriteEnd()
+		if i < len(x.cuts) {
+			hi = x.cuts[i]
+		}
+		if err := x.planWriteRun(r, flags, lo, hi); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
+}
+
+// planWriteRun plans the writes of [lo, hi), a run of r: from the
+// caller's memory (bounced where it is not aligned), and the last unit of
+// a padded write from a zero-padded copy; a padded run of up to
+// padCopyMax goes whole as one copy, a single kernel request.
+func (x *Ring) planWriteRun(r *req.Request, flags bio.Flags, lo, hi int64) error {
+	fd := int32(r.Ino.Fd)
+	from := hi // where the padded copy starts
+	if hi > r.End() {
+		from = lo
+		if hi-lo > padCopyMax {
+			from = x.tailAt
+		}
+	}
+	if from > lo {
+		if err := x.builder.Add(bio.OpWrite, fd, false, flags, lo, r.Buf[lo-r.Off:from-r.Off], bio.NoFixedBuffer, lo-r.Off); err != nil {
+			return err
+		}
+		x.planBios()
+		x.builder.Reset()
+	}
+	if from == hi {
+		return nil
+	}
+	buf, ok := x.env.Pool.Get(int(hi - from))
+	if !ok {
+		return bio.ErrNoBounce
+	}
+	x.plan = append(x.plan, planned{bio: bio.PaddedWrite(fd, flags, from, buf, r.Buf[from-r.Off:])})
+	x.env.Stats.Bounces.Add(1)
+	return nil
+}
+
+// padCopyMax: a padded write up to this size is copied whole into one
+// buffer (one kernel request, as a WAL group is); a longer one writes its
+// whole units from the caller's memory and copies only the last.
+const padCopyMax = 64 << 10
 
 func (x *Ring) countSlowReason(err error) {
 	st := x.env.Stats

@@ -38,6 +38,8 @@ type Ring struct {
 	builder   bio.Builder
 	plan      []planned
 	it        iomap.Iter
+	cuts      []int64    // where the write being placed goes from written to unwritten blocks, or back (placeWrite)
+	tailAt    int64      // where the last unit of the padded write being placed starts
 	deferred  queue.MPSC // requests waiting to be placed; popped under sqMu
 	deferredN atomic.Int32
 

@@ -22,6 +22,9 @@ func (ino *Inode) Truncate(name string, size int64) error {
 	ino.Prov.NoteKernelSize(size)
 	ino.Prov.SetLogicalSize(size)
 	ino.appendEnd = size
+	// No data lies past size now (no write is in flight there: the lock),
+	// so the next write's last unit needs no read.
+	ino.dataEnd.Store(min(ino.dataEnd.Load(), size))
 	return nil
 }
 

@@ -98,7 +98,10 @@ type Request struct {
 	EAgain  bool  // some kernel request came back with EAGAIN
 	Refused bool  // some kernel request was taken back unsubmitted: the ring cannot be driven
 	Failed  error // first error a kernel request reported
-	Locked  bool  // holds a shared range lock of [Off, End())
+	Locked  bool  // holds a shared range lock of [Off, WriteEnd())
+	// PadEnd: a write whose last unit goes to the kernel zero-padded ends
+	// there on the file (0: not padded).
+	PadEnd int64
 
 	// Result, set by Finish.
 	N   int
@@ -113,6 +116,15 @@ func (r *Request) Init(s Sink, slot int32) {
 
 // End is the offset just past the request's range.
 func (r *Request) End() int64 { return r.Off + int64(len(r.Buf)) }
+
+// WriteEnd is where a write's kernel requests end: End, or PadEnd for a
+// padded write.
+func (r *Request) WriteEnd() int64 {
+	if r.PadEnd > 0 {
+		return r.PadEnd
+	}
+	return r.End()
+}
 
 // Reset clears the request for reuse by its Sink, keeping the binding.
 func (r *Request) Reset() {

@@ -15,6 +15,7 @@ type Counters struct {
 	HelperEnters              atomic.Uint64 // io_uring_enter calls the helper made for SQEs no driver had submitted
 	HelperReaps               atomic.Uint64 // passes in which the helper reaped a ring no one was reaping
 	ZeroFilled, RMW, Bounces  atomic.Uint64
+	PaddedWrites              atomic.Uint64 // writes whose last unit went to a ring zero-padded
 	Extensions, ZeroedAhead   atomic.Uint64
 	CutBacks, Syncs           atomic.Uint64
 	Allocations               atomic.Uint64

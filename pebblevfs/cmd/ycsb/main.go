@@ -1,12 +1,18 @@
 // Command ycsb measures pebble on nowait against pebble on vfs.Default,
-// in one run, with YCSB's core workloads: a fill, then A (50% reads, 50%
-// updates) and C (reads only), the same block cache for both, keys drawn
-// from a Zipf distribution as YCSB draws them. For each it prints ops/s,
-// latency percentiles, CPU per operation and the page cache the phase
-// caused (/proc/meminfo's Cached, after minus before).
+// in one run, with the same memory: a fill, YCSB's core workloads A-F
+// and a phase of synced commits, one after another on one database per
+// FS, as a database runs. Keys are drawn from a Zipf distribution as
+// YCSB draws them. For each phase it prints ops/s, latency percentiles,
+// CPU per operation and the most of the database's files the page cache
+// held (mincore), then nowait's ratios to vfs.Default.
+//
+// The same memory: vfs.Default runs first, with --cache; nowait's block
+// cache is then --cache plus the most of vfs.Default's database files
+// the page cache held in any phase (--same-memory=false: --cache for
+// both).
 //
 //	go run ./cmd/ycsb                        # from the pebblevfs directory
-//	go run ./cmd/ycsb --keys=1000000 --duration=30s --dir=/mnt/scratch
+//	go run ./cmd/ycsb --phases=fill,sync --keys=1000000 --dir=/mnt/scratch
 package main
 
 import (
@@ -32,21 +38,25 @@ type config struct {
 	threads        int
 	duration       time.Duration
 	cache          int64
+	sameMemory     bool
 	fs             []string
+	phases         []phase
 	zipf           float64
 	stats          bool
 }
 
 func main() {
 	var c config
-	var fsList string
+	var fsList, phaseList string
 	flag.StringVar(&c.dir, "dir", os.TempDir(), "directory for the databases (each removed after its run)")
 	flag.IntVar(&c.keys, "keys", 200_000, "keys the fill writes")
 	flag.IntVar(&c.valueLen, "value", 1000, "value size in bytes")
 	flag.IntVar(&c.threads, "threads", 8, "goroutines running the workload")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "time per workload")
-	flag.Int64Var(&c.cache, "cache", 16<<20, "pebble block cache bytes, the same for every FS")
-	flag.StringVar(&fsList, "fs", "nowait,default", "file systems to compare: nowait, default")
+	flag.Int64Var(&c.cache, "cache", 16<<20, "pebble block cache bytes on vfs.Default (and on nowait, plus the page cache vfs.Default's files held: --same-memory)")
+	flag.BoolVar(&c.sameMemory, "same-memory", true, "give nowait's block cache the most of vfs.Default's files the page cache held")
+	flag.StringVar(&fsList, "fs", "default,nowait", "file systems to compare, in this order: default, nowait")
+	flag.StringVar(&phaseList, "phases", "fill,A,B,C,D,E,F,sync", "phases to run, in this order (fill first: the others read its keys)")
 	flag.Float64Var(&c.zipf, "zipf", 1.1, "Zipf exponent s of the key choice (> 1; YCSB's skew is near 1)")
 	flag.BoolVar(&c.stats, "stats", false, "print what the runtime did in each phase on nowait (aio.Stats)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -63,33 +73,84 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	c.fs = strings.Split(fsList, ",")
-	if err := run(c); err != nil {
+	var err error
+	if c.phases, err = parsePhases(phaseList); err == nil {
+		err = run(c)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ycsb:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
+func parsePhases(list string) ([]phase, error) {
+	var out []phase
+	for i, name := range strings.Split(list, ",") {
+		found := false
+		for _, ph := range phases {
+			if ph.name == name {
+				out, found = append(out, ph), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("--phases: unknown phase %q (fill, A-F, sync)", name)
+		}
+		if i == 0 && name != "fill" {
+			return nil, fmt.Errorf("--phases: the first phase must be fill (the others read its keys), not %q", name)
+		}
+	}
+	return out, nil
+}
+
 func run(c config) error {
 	if c.zipf <= 1 {
 		return fmt.Errorf("--zipf=%g: the exponent must be above 1", c.zipf)
 	}
-	if c.keys < 1 || c.valueLen < 1 || c.threads < 1 {
-		return fmt.Errorf("--keys, --value and --threads must be at least 1")
+	if c.keys < 2 || c.valueLen < 1 || c.threads < 1 {
+		return fmt.Errorf("--keys must be at least 2, --value and --threads at least 1")
 	}
-	fmt.Printf("ycsb: %d keys of %d-byte values, %d goroutines, %v per workload, %d MiB block cache, zipf s=%g, in %s\n",
-		c.keys, c.valueLen, c.threads, c.duration, c.cache>>20, c.zipf, c.dir)
-	fmt.Printf("%-8s %-5s %10s %9s %9s %9s %10s %12s\n", "fs", "phase", "ops/s", "p50 us", "p99 us", "p99.9 us", "CPU us/op", "page cache")
+	fmt.Printf("ycsb: %d keys of %d-byte values, %d goroutines, %v per workload, zipf s=%g, in %s\n",
+		c.keys, c.valueLen, c.threads, c.duration, c.zipf, c.dir)
+	fmt.Printf("%-8s %-5s %9s %10s %9s %9s %9s %10s %10s\n", "fs", "phase", "cache MiB", "ops/s", "p50 us", "p99 us", "p99.9 us", "CPU us/op", "resident")
+	results := map[string][]result{}
+	extra := int64(0) // the most of vfs.Default's files the page cache held
 	for _, name := range c.fs {
-		if err := runFS(c, name); err != nil {
+		cache := c.cache
+		if name == "nowait" && c.sameMemory {
+			cache += extra
+		}
+		rs, peak, err := runFS(c, name, cache)
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		results[name] = rs
+		if name == "default" {
+			extra = peak
+		}
 	}
+	printRatios(c, results)
 	return nil
 }
 
-// runFS fills a fresh database on the named FS and runs the workloads.
-func runFS(c config, name string) error {
+// printRatios prints nowait's ops/s and p99 against vfs.Default's, phase
+// by phase, when both ran.
+func printRatios(c config, results map[string][]result) {
+	nw, df := results["nowait"], results["default"]
+	if len(nw) == 0 || len(df) == 0 {
+		return
+	}
+	fmt.Printf("\nnowait / vfs.Default: %-5s %8s %8s\n", "phase", "ops/s", "p99")
+	for i, ph := range c.phases {
+		fmt.Printf("                      %-5s %7.2fx %7.2fx\n", ph.name,
+			nw[i].opsPerSec()/df[i].opsPerSec(), nw[i].p99()/df[i].p99())
+	}
+}
+
+// runFS fills a fresh database on the named FS and runs the phases; it
+// returns their results and the most of the database's files the page
+// cache held.
+func runFS(c config, name string, cacheBytes int64) ([]result, int64, error) {
 	var fs vfs.FS
 	var rt *aio.Runtime
 	switch name {
@@ -98,42 +159,59 @@ func runFS(c config, name string) error {
 	case "nowait":
 		var err error
 		if rt, err = aio.New(aio.Config{}); err != nil {
-			return err
+			return nil, 0, err
 		}
 		defer rt.Close()
 		fs = pebblevfs.New(rt)
 	default:
-		return fmt.Errorf("unknown --fs %q (nowait, default)", name)
+		return nil, 0, fmt.Errorf("unknown --fs %q (default, nowait)", name)
 	}
 	dir, err := os.MkdirTemp(c.dir, "ycsb-"+name+"-")
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer os.RemoveAll(dir)
-	cache := pebble.NewCache(c.cache)
+	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
 	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{FS: fs, Cache: cache, Logger: quietlog.Logger{}})
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer db.Close()
-	for _, ph := range []phase{fillPhase, workloadA, workloadC} {
-		dropCache(dir) // what the page cache held from the phase before is not this phase's
+	ks := &keyspace{}
+	ks.n.Store(int64(c.keys))
+	var out []result
+	most := int64(0)
+	for _, ph := range c.phases {
 		var st0 aio.Stats
 		if rt != nil {
 			st0 = rt.Stats()
 		}
-		r, err := measure(c, db, ph)
+		watch := watchResident(dir, 500*time.Millisecond)
+		r, err := measure(c, db, ph, ks)
+		peak := watch.done(dir)
 		if err != nil {
-			return fmt.Errorf("%s: %w", ph.name, err)
+			return nil, 0, fmt.Errorf("%s: %w", ph.name, err)
 		}
-		r.print(name, ph.name)
+		most = max(most, peak)
+		r.print(name, ph.name, cacheBytes, peak)
+		out = append(out, r)
 		if c.stats && rt != nil {
-			st := rt.Stats()
-			fmt.Printf("         writes: %d fast, %d slow (%d edge units read or zeroed); reads: %d fast, %d slow; %d syncs\n",
-				st.FastWrites-st0.FastWrites, st.SlowWrites-st0.SlowWrites, st.RMW-st0.RMW,
-				st.FastReads-st0.FastReads, st.SlowReads-st0.SlowReads, st.Syncs-st0.Syncs)
+			printStats(st0, rt.Stats())
 		}
 	}
-	return nil
+	return out, most, nil
+}
+
+func (r result) print(fs, ph string, cache, resident int64) {
+	us := func(q float64) float64 { return float64(r.lat.ValueAtQuantile(q)) / 1e3 }
+	fmt.Printf("%-8s %-5s %9d %10.0f %9.1f %9.1f %9.1f %10.2f %6.1f MiB\n", fs, ph, cache>>20,
+		r.opsPerSec(), us(50), us(99), us(99.9),
+		float64(r.cpu.Microseconds())/float64(r.ops), float64(resident)/(1<<20))
+}
+
+func printStats(st0, st aio.Stats) {
+	fmt.Printf("         writes: %d fast, %d slow (%d edge units read or zeroed); reads: %d fast, %d slow; %d syncs\n",
+		st.FastWrites-st0.FastWrites, st.SlowWrites-st0.SlowWrites, st.RMW-st0.RMW,
+		st.FastReads-st0.FastReads, st.SlowReads-st0.SlowReads, st.Syncs-st0.Syncs)
 }

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -17,43 +13,52 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// phase is one step of the run: the fill, or a workload of reads and
-// updates in a given mix.
+// phase is one step of the run: the fill, or a workload mixing YCSB's
+// operations in the given percentages (the rest of 100 are reads).
 type phase struct {
-	name    string
-	fill    bool
-	readPct int
+	name   string
+	fill   bool
+	update int  // % updates of an existing key (NoSync, or Sync when sync)
+	insert int  // % inserts of a new key
+	scan   int  // % scans of scanLen keys from a chosen key
+	rmw    int  // % read-modify-writes (a Get, then a Set of the key)
+	latest bool // choose keys near the newest insert (YCSB D)
+	sync   bool // every write waits for the WAL's fsync (pebble.Sync)
 }
 
-var (
-	fillPhase = phase{name: "fill", fill: true}
-	workloadA = phase{name: "A", readPct: 50}
-	workloadC = phase{name: "C", readPct: 100}
-)
+// The phases: YCSB's core workloads A-F, and synced commits.
+var phases = []phase{
+	{name: "fill", fill: true},
+	{name: "A", update: 50},
+	{name: "B", update: 5},
+	{name: "C"},
+	{name: "D", insert: 5, latest: true},
+	{name: "E", scan: 95, insert: 5},
+	{name: "F", rmw: 50},
+	{name: "sync", update: 100, sync: true},
+}
+
+// scanLen is how many keys a scan reads (the mixed workload: 20).
+const scanLen = 20
 
 type result struct {
-	ops        int64
-	elapsed    time.Duration
-	lat        *hdrhistogram.Histogram // nanoseconds
-	cpu        time.Duration
-	cachedGrew int64 // bytes of page cache, after minus before
+	ops     int64
+	elapsed time.Duration
+	lat     *hdrhistogram.Histogram // nanoseconds
+	cpu     time.Duration
 }
 
-func (r result) print(fs, ph string) {
-	us := func(q float64) float64 { return float64(r.lat.ValueAtQuantile(q)) / 1e3 }
-	fmt.Printf("%-8s %-5s %10.0f %9.1f %9.1f %9.1f %10.2f %9.1f MiB\n", fs, ph,
-		float64(r.ops)/r.elapsed.Seconds(), us(50), us(99), us(99.9),
-		float64(r.cpu.Microseconds())/float64(r.ops), float64(r.cachedGrew)/(1<<20))
-}
+func (r result) opsPerSec() float64 { return float64(r.ops) / r.elapsed.Seconds() }
+func (r result) p99() float64       { return float64(r.lat.ValueAtQuantile(99)) / 1e3 }
 
 func key(i int) []byte { return []byte(fmt.Sprintf("user%012d", i)) }
 
+// keyspace is the keys the database holds: 0 to n-1, where inserts add
+// at n (D and E).
+type keyspace struct{ n atomic.Int64 }
+
 // measure runs ph on db with c.threads goroutines.
-func measure(c config, db *pebble.DB, ph phase) (result, error) {
-	cached0, err := cachedBytes()
-	if err != nil {
-		return result{}, err
-	}
+func measure(c config, db *pebble.DB, ph phase, ks *keyspace) (result, error) {
 	cpu0 := cpuTime()
 	start := time.Now()
 	hists := make([]*hdrhistogram.Histogram, c.threads)
@@ -68,7 +73,10 @@ func measure(c config, db *pebble.DB, ph phase) (result, error) {
 			if ph.fill {
 				counts[g], errs[g] = fill(c, db, g, hists[g])
 			} else {
-				counts[g], errs[g] = work(c, db, ph, g, start.Add(c.duration), hists[g])
+				w := worker{c: c, db: db, ph: ph, ks: ks, h: hists[g], val: make([]byte, c.valueLen)}
+				w.rng = rand.New(rand.NewPCG(uint64(g), uint64(len(ph.name))+2))
+				w.zipf = rand.NewZipf(w.rng, c.zipf, 1, uint64(c.keys-1))
+				counts[g], errs[g] = w.run(start.Add(c.duration))
 			}
 		}()
 	}
@@ -88,9 +96,7 @@ func measure(c config, db *pebble.DB, ph phase) (result, error) {
 			r.lat.Merge(hists[g])
 		}
 	}
-	cached1, err := cachedBytes()
-	r.cachedGrew = cached1 - cached0
-	return r, err
+	return r, nil
 }
 
 // fill inserts goroutine g's share of the keys, one Set each, without a
@@ -111,36 +117,98 @@ func fill(c config, db *pebble.DB, g int, h *hdrhistogram.Histogram) (int64, err
 	return n, nil
 }
 
-// work runs reads and updates of Zipf-chosen keys until the deadline.
-// The ranks are scattered over the key space by a hash, as YCSB's
-// scrambled Zipf does, so that the hot keys are not neighbours.
-func work(c config, db *pebble.DB, ph phase, g int, deadline time.Time, h *hdrhistogram.Histogram) (int64, error) {
-	rng := rand.New(rand.NewPCG(uint64(g), 2))
-	zipf := rand.NewZipf(rng, c.zipf, 1, uint64(c.keys-1))
-	val := make([]byte, c.valueLen)
+// worker is one goroutine of a workload. Owner: that goroutine.
+type worker struct {
+	c    config
+	db   *pebble.DB
+	ph   phase
+	ks   *keyspace
+	h    *hdrhistogram.Histogram
+	rng  *rand.Rand
+	zipf *rand.Zipf
+	val  []byte
+}
+
+// run does the phase's operations until the deadline.
+func (w *worker) run(deadline time.Time) (int64, error) {
 	n := int64(0)
 	for ; time.Now().Before(deadline); n++ {
-		k := key(int(scatter(zipf.Uint64()) % uint64(c.keys)))
 		t := time.Now()
-		if rng.IntN(100) < ph.readPct {
-			v, closer, err := db.Get(k)
-			if err != nil {
-				return n, fmt.Errorf("Get %s: %w", k, err)
-			}
-			if len(v) != c.valueLen {
-				closer.Close()
-				return n, fmt.Errorf("Get %s: %d bytes, want %d", k, len(v), c.valueLen)
-			}
-			closer.Close()
-		} else {
-			fillValue(rng, val)
-			if err := db.Set(k, val, pebble.NoSync); err != nil {
-				return n, err
-			}
+		if err := w.op(w.rng.IntN(100)); err != nil {
+			return n, err
 		}
-		h.RecordValue(int64(time.Since(t)))
+		w.h.RecordValue(int64(time.Since(t)))
 	}
 	return n, nil
+}
+
+// op does the operation that die (0-99) draws.
+func (w *worker) op(die int) error {
+	ph := w.ph
+	switch {
+	case die < ph.update:
+		return w.set(w.choose())
+	case die < ph.update+ph.insert:
+		return w.set(int(w.ks.n.Add(1) - 1))
+	case die < ph.update+ph.insert+ph.scan:
+		return w.scan(w.choose())
+	case die < ph.update+ph.insert+ph.scan+ph.rmw:
+		k := w.choose()
+		if err := w.get(k); err != nil {
+			return err
+		}
+		return w.set(k)
+	}
+	return w.get(w.choose())
+}
+
+// choose draws an existing key: Zipf over the ranks, scattered over the
+// key space by a hash as YCSB's scrambled Zipf does (the hot keys are not
+// neighbours); for D, Zipf back from the newest key.
+func (w *worker) choose() int {
+	n := w.ks.n.Load()
+	if w.ph.latest {
+		return int(max(0, n-1-int64(w.zipf.Uint64())))
+	}
+	return int(scatter(w.zipf.Uint64()) % uint64(n))
+}
+
+func (w *worker) get(k int) error {
+	v, closer, err := w.db.Get(key(k))
+	if err != nil {
+		return fmt.Errorf("Get %s: %w", key(k), err)
+	}
+	defer closer.Close()
+	if len(v) != w.c.valueLen {
+		return fmt.Errorf("Get %s: %d bytes, want %d", key(k), len(v), w.c.valueLen)
+	}
+	return nil
+}
+
+func (w *worker) set(k int) error {
+	fillValue(w.rng, w.val)
+	opt := pebble.NoSync
+	if w.ph.sync {
+		opt = pebble.Sync
+	}
+	return w.db.Set(key(k), w.val, opt)
+}
+
+// scan reads scanLen keys from k on (fewer at the end of the key space).
+func (w *worker) scan(k int) error {
+	it, err := w.db.NewIter(nil)
+	if err != nil {
+		return err
+	}
+	got := 0
+	for ok := it.SeekGE(key(k)); ok && got < scanLen; ok = it.Next() {
+		if len(it.Value()) != w.c.valueLen {
+			it.Close()
+			return fmt.Errorf("scan from %s: %s has %d bytes, want %d", key(k), it.Key(), len(it.Value()), w.c.valueLen)
+		}
+		got++
+	}
+	return it.Close()
 }
 
 func scatter(x uint64) uint64 { // a 64-bit mix (splitmix64's finaliser)
@@ -161,38 +229,4 @@ func cpuTime() time.Duration {
 	var ru unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// cachedBytes reads Cached from /proc/meminfo: the whole machine's page
-// cache, so a phase's growth includes what else ran meanwhile.
-func cachedBytes() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "Cached:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("/proc/meminfo has no Cached line")
-}
-
-// dropCache asks the kernel to drop the page cache of every file in dir
-// (POSIX_FADV_DONTNEED), so that a phase starts without the cache the
-// one before it left; files read with O_DIRECT have none.
-func dropCache(dir string) {
-	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
-		}
-		if f, err := os.Open(path); err == nil {
-			unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-			f.Close()
-		}
-		return nil
-	})
 }
