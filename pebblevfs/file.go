@@ -24,6 +24,8 @@ type file struct {
 	mu  sync.Mutex
 	pos int64   // where Read and Write go, as os.File's offset
 	g   *gather // every writable file's (gather.go)
+
+	ra *readahead // a handle opened for sequential reads (readahead.go); set at open
 }
 
 var _ vfs.File = (*file)(nil)
@@ -77,7 +79,7 @@ func (f *file) Read(p []byte) (int, error) {
 	if err := f.flushForLocked(f.pos, len(p)); err != nil {
 		return 0, err
 	}
-	n, err := f.f.ReadAt(p, f.pos)
+	n, err := f.readAt(p, f.pos)
 	f.pos += int64(n)
 	if n > 0 && errors.Is(err, io.EOF) {
 		err = nil
@@ -95,12 +97,22 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
+	return f.readAt(p, off)
+}
+
+func (f *file) readAt(p []byte, off int64) (int, error) {
+	if f.ra != nil {
+		return f.ra.readAt(p, off)
+	}
 	return f.f.ReadAt(p, off)
 }
 
 // Close writes what is gathered and closes the handle.
 func (f *file) Close() error {
 	err := f.flush()
+	if f.ra != nil {
+		err = errors.Join(err, f.ra.close())
+	}
 	f.fs.closed(f.key, f)
 	if cerr := f.f.Close(); err == nil {
 		err = cerr

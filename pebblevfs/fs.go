@@ -19,6 +19,7 @@ import (
 // Owner: shared; mu guards open.
 type FS struct {
 	rt *aio.Runtime
+	ra raPool // free read-ahead buffers and contexts (readahead.go)
 	mu sync.Mutex
 	// open holds one open file per inode, for Stat: aio's size is the one
 	// pebble wrote, and every handle of an inode in the process shares it.
@@ -83,6 +84,12 @@ func (fs *FS) openWith(name string, flags int, opts []vfs.OpenOption) (vfs.File,
 		return nil, err
 	}
 	for _, o := range opts {
+		if o == vfs.SequentialReadsOption && f.g == nil && f.ra == nil {
+			if f.ra, err = newReadahead(fs, f.f); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
 		o.Apply(f)
 	}
 	return f, nil
