@@ -113,6 +113,9 @@ func (f *file) Close() error {
 	if f.ra != nil {
 		err = errors.Join(err, f.ra.close())
 	}
+	if f.g != nil {
+		err = errors.Join(err, f.g.close(f.fs))
+	}
 	f.fs.closed(f.key, f)
 	if cerr := f.f.Close(); err == nil {
 		err = cerr

@@ -19,8 +19,11 @@ import (
 // Owner: shared; mu guards open.
 type FS struct {
 	rt *aio.Runtime
-	ra raPool // free read-ahead buffers and contexts (readahead.go)
-	mu sync.Mutex
+	// Free buffers and contexts (pool.go): read-ahead's (readahead.go)
+	// and write-behind's (gather.go).
+	raBufs, gatherBufs bufPool
+	raCtxs, wbCtxs     ctxPool
+	mu                 sync.Mutex
 	// open holds one open file per inode, for Stat: aio's size is the one
 	// pebble wrote, and every handle of an inode in the process shares it.
 	open map[inode]*openInode
@@ -35,7 +38,11 @@ type openInode struct{ files []*file }
 
 // New returns a vfs.FS on rt. The runtime must outlive every file the FS
 // opens.
-func New(rt *aio.Runtime) vfs.FS { return &FS{rt: rt, open: map[inode]*openInode{}} }
+func New(rt *aio.Runtime) vfs.FS {
+	return &FS{rt: rt, open: map[inode]*openInode{},
+		raBufs: bufPool{size: raMax}, gatherBufs: bufPool{size: gatherSize},
+		raCtxs: ctxPool{depth: 1}, wbCtxs: ctxPool{depth: wbDepth}}
+}
 
 var _ vfs.FS = (*FS)(nil)
 
@@ -115,6 +122,9 @@ func (fs *FS) openFile(name string, flags int, gathering bool) (*file, error) {
 	f := &file{fs: fs, f: af, info: info, key: inodeOf(info)}
 	if flags&(os.O_WRONLY|os.O_RDWR) != 0 {
 		f.g = &gather{through: !gathering}
+		if gathering {
+			f.g.wb = &writeBehind{fs: fs}
+		}
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

@@ -1,7 +1,5 @@
 package pebblevfs
 
-import "github.com/nowaitio/nowait/aio"
-
 // A file pebble writes sequentially and syncs before it relies on it (an
 // sstable, a blob file, the MANIFEST, OPTIONS) gathers its writes: they
 // collect in memory and go to the runtime as whole aligned writes of
@@ -49,11 +47,24 @@ type gather struct {
 	// to the ring, where keeping the old bytes past it cost a read of the
 	// block on a worker for every commit.
 	recycled bool
+	wb       *writeBehind // a gathering file's full buffers in flight (writebehind.go); nil when through
 }
 
-func (g *gather) end() int64     { return g.off + int64(g.n) }
-func (g *gather) dirty() bool    { return g.n > g.clean }
+func (g *gather) end() int64 { return g.off + int64(g.n) }
+
+// dirty reports whether the file lacks bytes written here: gathered, or
+// in flight.
+func (g *gather) dirty() bool    { return g.n > g.clean || (g.wb != nil && g.wb.n > 0) }
 func (g *gather) reset(at int64) { g.off, g.n, g.clean = at, 0, 0 }
+
+// failed returns the first failure of a write in flight: every call on
+// the file returns it from then on.
+func (g *gather) failed() error {
+	if g.wb == nil {
+		return nil
+	}
+	return g.wb.failed
+}
 
 // overlaps reports whether [off, off+n) reaches the bytes buf holds.
 func (g *gather) overlaps(off int64, n int) bool { return off < g.end() && off+int64(n) > g.off }
@@ -61,6 +72,9 @@ func (g *gather) overlaps(off int64, n int) bool { return off < g.end() && off+i
 // gatherWrite is Write for a file with a gather buffer. mu is held.
 func (f *file) gatherWrite(p []byte) (int, error) {
 	g := f.g
+	if err := g.failed(); err != nil {
+		return 0, err
+	}
 	if f.pos != g.end() { // not where the gathered bytes end: start again here
 		if err := f.flushLocked(); err != nil {
 			return 0, err
@@ -81,7 +95,7 @@ func (f *file) gatherWrite(p []byte) (int, error) {
 		done = k
 	}
 	if g.buf == nil && done < len(p) {
-		g.buf = aio.AlignedBuffer(gatherSize)
+		g.buf = f.fs.gatherBufs.get()
 	}
 	for done < len(p) {
 		k := copy(g.buf[g.n:], p[done:])
@@ -89,10 +103,9 @@ func (f *file) gatherWrite(p []byte) (int, error) {
 		f.pos += int64(k)
 		done += k
 		if g.n == len(g.buf) {
-			if _, err := f.f.WriteAt(g.buf, g.off); err != nil {
+			if err := f.writeFull(); err != nil {
 				return done, err
 			}
-			g.reset(g.end())
 		}
 	}
 	if g.through {
@@ -101,12 +114,42 @@ func (f *file) gatherWrite(p []byte) (int, error) {
 	return done, nil
 }
 
-// flushLocked writes what is gathered and keeps its partial last block.
-// mu is held.
+// writeFull writes the full gather buffer: behind, the writer going on
+// in another buffer, or through. mu is held.
+func (f *file) writeFull() error {
+	g := f.g
+	if g.wb == nil {
+		if _, err := f.f.WriteAt(g.buf, g.off); err != nil {
+			return err
+		}
+		g.reset(g.end())
+		return nil
+	}
+	taken, err := g.wb.write(f.f, g.buf, g.off)
+	if taken {
+		g.buf = f.fs.gatherBufs.get()
+		g.reset(g.end())
+	}
+	return err
+}
+
+// flushLocked waits for the writes in flight, writes what is gathered and
+// keeps its partial last block. mu is held.
 func (f *file) flushLocked() error {
 	g := f.g
-	if g == nil || !g.dirty() {
+	if g == nil {
 		return nil
+	}
+	if err := g.failed(); err != nil || !g.dirty() {
+		return err
+	}
+	if g.wb != nil {
+		if err := g.wb.drain(); err != nil {
+			return err
+		}
+		if g.n == g.clean {
+			return nil
+		}
 	}
 	n := g.n
 	if padded := (n + blockSize - 1) / blockSize * blockSize; g.recycled && g.off+int64(padded) <= f.f.Size() {
@@ -122,6 +165,20 @@ func (f *file) flushLocked() error {
 	g.n -= whole
 	g.clean = g.n
 	return nil
+}
+
+// close gives back the writes' context and the buffer, once flushed (or
+// failed). The file's mu is not needed: the file is closing.
+func (g *gather) close(fs *FS) error {
+	var err error
+	if g.wb != nil {
+		err = g.wb.close()
+	}
+	if g.buf != nil {
+		fs.gatherBufs.put(g.buf)
+		g.buf = nil
+	}
+	return err
 }
 
 // flushForLocked writes what is gathered when [off, off+n) reaches it,

@@ -25,17 +25,15 @@ import (
 // the runtime.
 //
 // Memory: at most two raMax buffers per sequential handle while it is
-// open (2 MiB), from a pool the FS keeps (free buffers beyond
-// raPoolMax go to the garbage collector). Random reads (Gets) open no
-// such handle and never pay for it.
+// open (2 MiB), from a pool the FS keeps (pool.go). Random reads (Gets)
+// open no such handle and never pay for it.
 //
 // pebble opens sequential handles on files it no longer writes (sstables,
 // blob files): a window is not refreshed by writes through other handles.
 
 const (
-	raMin     = 64 << 10
-	raMax     = 1 << 20
-	raPoolMax = 16 // free buffers the FS keeps
+	raMin = 64 << 10
+	raMax = 1 << 20
 )
 
 // window is the file's bytes [off, off+n) in buf, or the error reading
@@ -71,7 +69,7 @@ type readahead struct {
 }
 
 func newReadahead(fs *FS, f *aio.File) (*readahead, error) {
-	ctx, err := fs.context()
+	ctx, err := fs.raCtxs.get(fs.rt)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +120,7 @@ func (ra *readahead) fill(pos int64) error {
 	ra.size = raMin // out of sequence: start small again
 	at := pos / blockSize * blockSize
 	ra.release(&ra.next)
-	ra.next = window{buf: ra.fs.buffer()[:ra.size], off: at}
+	ra.next = window{buf: ra.fs.raBufs.get()[:ra.size], off: at}
 	if err := ra.start(); err != nil {
 		return err
 	}
@@ -141,7 +139,7 @@ func (ra *readahead) prefetch() {
 	}
 	ra.size = min(2*ra.size, raMax)
 	ra.release(&ra.next)
-	ra.next = window{buf: ra.fs.buffer()[:ra.size], off: ra.cur.end()}
+	ra.next = window{buf: ra.fs.raBufs.get()[:ra.size], off: ra.cur.end()}
 	if ra.start() != nil {
 		ra.release(&ra.next) // the next read reads it itself
 	}
@@ -180,7 +178,7 @@ func (ra *readahead) swap() {
 
 func (ra *readahead) release(w *window) {
 	if w.buf != nil {
-		ra.fs.putBuffer(w.buf)
+		ra.fs.raBufs.put(w.buf)
 	}
 	*w = window{}
 }
@@ -203,57 +201,6 @@ func (ra *readahead) close() error {
 	if err != nil {
 		return errors.Join(err, ra.ctx.Close()) // the context is in doubt: not reused
 	}
-	ra.fs.putContext(ra.ctx)
+	ra.fs.raCtxs.put(ra.ctx)
 	return nil
-}
-
-// The FS's free read-ahead buffers and contexts.
-type raPool struct {
-	mu   sync.Mutex
-	bufs [][]byte
-	ctxs []*aio.Context
-}
-
-// buffer returns a free raMax buffer (aligned: the runtime reads into it
-// directly).
-func (fs *FS) buffer() []byte {
-	fs.ra.mu.Lock()
-	defer fs.ra.mu.Unlock()
-	if k := len(fs.ra.bufs); k > 0 {
-		b := fs.ra.bufs[k-1]
-		fs.ra.bufs = fs.ra.bufs[:k-1]
-		return b
-	}
-	return aio.AlignedBuffer(raMax)
-}
-
-func (fs *FS) putBuffer(b []byte) {
-	fs.ra.mu.Lock()
-	defer fs.ra.mu.Unlock()
-	if len(fs.ra.bufs) < raPoolMax {
-		fs.ra.bufs = append(fs.ra.bufs, b[:raMax])
-	}
-}
-
-// context returns a free Context of depth 1.
-func (fs *FS) context() (*aio.Context, error) {
-	fs.ra.mu.Lock()
-	if k := len(fs.ra.ctxs); k > 0 {
-		c := fs.ra.ctxs[k-1]
-		fs.ra.ctxs = fs.ra.ctxs[:k-1]
-		fs.ra.mu.Unlock()
-		return c, nil
-	}
-	fs.ra.mu.Unlock()
-	return fs.rt.NewContext(1)
-}
-
-func (fs *FS) putContext(c *aio.Context) {
-	fs.ra.mu.Lock()
-	defer fs.ra.mu.Unlock()
-	if len(fs.ra.ctxs) < raPoolMax {
-		fs.ra.ctxs = append(fs.ra.ctxs, c)
-		return
-	}
-	c.Close()
 }

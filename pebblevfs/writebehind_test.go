@@ -1,0 +1,49 @@
+package pebblevfs
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// TestWriteBehindFailureIsNeverLost: writes in flight that fail (a full
+// filesystem: a 2 MiB tmpfs) are returned by a later Write or by Sync,
+// and by every Sync and the Close after it; none reports success.
+func TestWriteBehindFailureIsNeverLost(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("needs root to mount a small tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	_, nfs := newFS(t)
+	f, err := nfs.Create(filepath.Join(dir, "000011.sst"), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := make([]byte, 64<<10)
+	var first error
+	for i := 0; i < 64 && first == nil; i++ { // 4 MiB into 2 MiB
+		_, first = f.Write(block)
+	}
+	if first == nil {
+		first = f.Sync()
+	}
+	if !errors.Is(first, syscall.ENOSPC) {
+		t.Fatalf("4 MiB written into a 2 MiB filesystem: first error %v, want ENOSPC", first)
+	}
+	for i := range 3 {
+		if err := f.Sync(); !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("Sync %d after the failure: %v, want ENOSPC", i+1, err)
+		}
+	}
+	if _, err := f.Write(block); err == nil {
+		t.Error("a Write after the failure succeeded")
+	}
+	if err := f.Close(); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Close after the failure: %v, want ENOSPC", err)
+	}
+}
