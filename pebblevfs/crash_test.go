@@ -175,7 +175,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := pebble.Open(dir, crashOptions(New(rt)))
+	db, err := pebble.Open(dir, crashOptions(NewWith(rt, Options{WrittenCache: 8 << 20})))
 	if err != nil {
 		t.Fatal(err)
 	}

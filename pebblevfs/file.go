@@ -54,6 +54,9 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 			f.g.reset(f.g.end())
 		}
 		f.mu.Unlock()
+		if f.fs.recent != nil {
+			f.fs.recent.drop(f.key)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -101,6 +104,9 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f *file) readAt(p []byte, off int64) (int, error) {
+	if f.fs.recent != nil && f.fs.recent.read(f.key, p, off) {
+		return len(p), nil
+	}
 	if f.ra != nil {
 		return f.ra.readAt(p, off)
 	}

@@ -23,6 +23,7 @@ type FS struct {
 	// and write-behind's (gather.go).
 	raBufs, gatherBufs bufPool
 	raCtxs, wbCtxs     ctxPool
+	recent             *recent // the data written last, kept for reads (written.go); nil: none
 	mu                 sync.Mutex
 	// open holds one open file per inode, for Stat: aio's size is the one
 	// pebble wrote, and every handle of an inode in the process shares it.
@@ -38,10 +39,25 @@ type openInode struct{ files []*file }
 
 // New returns a vfs.FS on rt. The runtime must outlive every file the FS
 // opens.
-func New(rt *aio.Runtime) vfs.FS {
-	return &FS{rt: rt, open: map[inode]*openInode{},
+func New(rt *aio.Runtime) vfs.FS { return NewWith(rt, Options{}) }
+
+// Options are an FS's choices beyond New's defaults.
+type Options struct {
+	// WrittenCache is how many bytes of the sstable and blob data the FS
+	// wrote last it keeps readable from memory (written.go); 0 keeps
+	// none. Count it with pebble's block cache: it is memory the same way.
+	WrittenCache int64
+}
+
+// NewWith returns a vfs.FS on rt with opts.
+func NewWith(rt *aio.Runtime, opts Options) vfs.FS {
+	fs := &FS{rt: rt, open: map[inode]*openInode{},
 		raBufs: bufPool{size: raMax}, gatherBufs: bufPool{size: gatherSize},
 		raCtxs: ctxPool{depth: 1}, wbCtxs: ctxPool{depth: wbDepth}}
+	if opts.WrittenCache > 0 {
+		fs.recent = &recent{budget: opts.WrittenCache, pool: &fs.gatherBufs, files: map[inode][]chunk{}}
+	}
+	return fs
 }
 
 var _ vfs.FS = (*FS)(nil)
@@ -125,6 +141,10 @@ func (fs *FS) openFile(name string, flags int, gathering bool) (*file, error) {
 		if gathering {
 			f.g.wb = &writeBehind{fs: fs}
 		}
+		if fs.recent != nil {
+			fs.recent.drop(f.key) // another file's, or about to change
+			f.g.keep = gathering && cacheable(name)
+		}
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -189,8 +209,19 @@ func (fs *FS) OpenDir(name string) (vfs.File, error) { return vfs.Default.OpenDi
 // Link, Remove, RemoveAll, Rename, MkdirAll, Lock, List, GetDiskUsage and
 // the path functions are the operating system's, through vfs.Default.
 
-func (fs *FS) Link(oldname, newname string) error   { return vfs.Default.Link(oldname, newname) }
-func (fs *FS) Remove(name string) error             { return vfs.Default.Remove(name) }
+func (fs *FS) Link(oldname, newname string) error { return vfs.Default.Link(oldname, newname) }
+
+// Remove removes name, and forgets the data of it the FS kept
+// (written.go).
+func (fs *FS) Remove(name string) error {
+	if fs.recent != nil {
+		if info, err := vfs.Default.Stat(name); err == nil {
+			defer fs.recent.drop(inodeOf(info))
+		}
+	}
+	return vfs.Default.Remove(name)
+}
+
 func (fs *FS) RemoveAll(name string) error          { return vfs.Default.RemoveAll(name) }
 func (fs *FS) Rename(oldname, newname string) error { return vfs.Default.Rename(oldname, newname) }
 func (fs *FS) MkdirAll(dir string, perm os.FileMode) error {

@@ -3,6 +3,7 @@ package pebblevfs
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -15,14 +16,16 @@ import (
 	"github.com/nowaitio/nowait/aio"
 )
 
-func newFS(t testing.TB) (*aio.Runtime, vfs.FS) {
+func newFS(t testing.TB) (*aio.Runtime, vfs.FS) { return newFSWith(t, Options{}) }
+
+func newFSWith(t testing.TB, opts Options) (*aio.Runtime, vfs.FS) {
 	t.Helper()
 	rt, err := aio.New(aio.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() })
-	return rt, New(rt)
+	return rt, NewWith(rt, opts)
 }
 
 // pair is one file opened the same way on the nowait FS and on
@@ -36,7 +39,17 @@ type pair struct{ a, b vfs.File }
 // gather their writes (odd seeds) and for the write-ahead log's kind,
 // written through (even seeds, *.log).
 func TestAgreesWithDefault(t *testing.T) {
-	_, nfs := newFS(t)
+	// With the written data kept too, in less memory than a file: kept,
+	// evicted, dropped when the file is made again.
+	for _, opts := range []Options{{}, {WrittenCache: 300 << 10}} {
+		t.Run(fmt.Sprintf("WrittenCache=%d", opts.WrittenCache), func(t *testing.T) {
+			_, nfs := newFSWith(t, opts)
+			agreesWithDefault(t, nfs)
+		})
+	}
+}
+
+func agreesWithDefault(t *testing.T, nfs vfs.FS) {
 	seeds := 20
 	if testing.Short() {
 		seeds = 5

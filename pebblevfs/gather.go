@@ -48,6 +48,7 @@ type gather struct {
 	// block on a worker for every commit.
 	recycled bool
 	wb       *writeBehind // a gathering file's full buffers in flight (writebehind.go); nil when through
+	keep     bool         // what is written goes to the FS's recent data too (written.go)
 }
 
 func (g *gather) end() int64 { return g.off + int64(g.n) }
@@ -125,7 +126,7 @@ func (f *file) writeFull() error {
 		g.reset(g.end())
 		return nil
 	}
-	taken, err := g.wb.write(f.f, g.buf, g.off)
+	taken, err := g.wb.write(f, g.buf, g.off)
 	if taken {
 		g.buf = f.fs.gatherBufs.get()
 		g.reset(g.end())
@@ -158,6 +159,11 @@ func (f *file) flushLocked() error {
 	}
 	if _, err := f.f.WriteAt(g.buf[:n], g.off); err != nil {
 		return err
+	}
+	if g.keep {
+		kept := f.fs.gatherBufs.get()[:n]
+		copy(kept, g.buf[:n])
+		f.fs.recent.keep(f.key, g.off, kept)
 	}
 	whole := g.n / blockSize * blockSize
 	copy(g.buf, g.buf[whole:g.n])

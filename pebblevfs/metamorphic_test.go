@@ -21,6 +21,9 @@ import (
 // mode restarts the database by taking a crash clone of its *vfs.MemFS,
 // which only MemFS has; restarts are covered by the crash test instead.
 //
+// Every other seed runs on an FS that keeps the data it wrote last
+// (Options.WrittenCache).
+//
 // NOWAIT_PEBBLE_SEEDS (default 4, 2 with -short) and NOWAIT_PEBBLE_OPS
 // (default 2000, 1000 with -short) size the run; NOWAIT_PEBBLE_SEED sets
 // the first seed (docs/reliability.md has the long run).
@@ -30,10 +33,15 @@ func TestMetamorphic(t *testing.T) {
 		seeds, ops = envInt("NOWAIT_PEBBLE_SEEDS", 2), envInt("NOWAIT_PEBBLE_OPS", 1000)
 	}
 	seed := uint64(envInt("NOWAIT_PEBBLE_SEED", 1))
-	rt, nfs := newFS(t)
+	rt, plain := newFS(t)
+	kept := NewWith(rt, Options{WrittenCache: 4 << 20}) // every other seed
 	for ran := 0; ran < seeds; seed++ {
 		if strictOptions(seed) {
 			continue
+		}
+		nfs := plain
+		if ran%2 == 1 {
+			nfs = kept
 		}
 		ran++
 		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {

@@ -35,13 +35,15 @@ type writeBehind struct {
 	n      int // writes in flight
 	ev     [wbDepth]aio.Event
 	failed error // the first write in flight that failed; sticky
+	keep   bool  // written buffers go to the FS's recent data (written.go), with key
+	key    inode
 }
 
 // write sends buf, the file's bytes at off, on its way, and returns
 // without waiting for it unless wbDepth writes are in flight. buf is the
 // runtime's until its write completes; then it goes back to the pool.
 // It reports whether it took buf.
-func (w *writeBehind) write(f *aio.File, buf []byte, off int64) (bool, error) {
+func (w *writeBehind) write(f *file, buf []byte, off int64) (bool, error) {
 	if w.failed != nil {
 		return false, w.failed
 	}
@@ -61,7 +63,8 @@ func (w *writeBehind) write(f *aio.File, buf []byte, off int64) (bool, error) {
 	for w.busy[i] {
 		i++
 	}
-	w.cbs[i] = aio.IOCB{Op: aio.OpWrite, File: f, Buf: buf, Offset: off, UserData: uint64(i)}
+	w.cbs[i] = aio.IOCB{Op: aio.OpWrite, File: f.f, Buf: buf, Offset: off, UserData: uint64(i)}
+	w.keep, w.key = f.g.keep, f.key
 	if _, err := w.ctx.Submit(&w.cbs[i]); err != nil {
 		w.cbs[i] = aio.IOCB{}
 		return false, err
@@ -91,7 +94,11 @@ func (w *writeBehind) reap(min int) error {
 		case ev.N < len(ev.IOCB.Buf):
 			w.fail(&aio.Error{Op: "write", Path: ev.IOCB.File.Name(), Offset: ev.IOCB.Offset + int64(ev.N), Err: io.ErrShortWrite})
 		}
-		w.fs.gatherBufs.put(ev.IOCB.Buf)
+		if w.keep && ev.Err == nil && ev.N == len(ev.IOCB.Buf) {
+			w.fs.recent.keep(w.key, ev.IOCB.Offset, ev.IOCB.Buf) // it owns the buffer now
+		} else {
+			w.fs.gatherBufs.put(ev.IOCB.Buf)
+		}
 		w.busy[i], w.cbs[i] = false, aio.IOCB{}
 		w.n--
 	}

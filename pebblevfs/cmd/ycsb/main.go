@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "time per workload")
 	flag.Int64Var(&c.cache, "cache", 16<<20, "pebble block cache bytes on vfs.Default (and on nowait, plus the page cache vfs.Default's files held: --same-memory)")
 	flag.BoolVar(&c.sameMemory, "same-memory", true, "give nowait's block cache the most of vfs.Default's files the page cache held")
-	flag.StringVar(&fsList, "fs", "default,nowait", "file systems to compare, in this order: default, nowait")
+	flag.StringVar(&fsList, "fs", "default,nowait", "file systems to compare, in this order: default, nowait, nowait/N (N MiB of nowait's memory keep the data it wrote last, the rest is block cache)")
 	flag.StringVar(&phaseList, "phases", "fill,A,B,C,D,E,F,sync", "phases to run, in this order (fill first: the others read its keys)")
 	flag.Float64Var(&c.zipf, "zipf", 1.1, "Zipf exponent s of the key choice (> 1; YCSB's skew is near 1)")
 	flag.BoolVar(&c.stats, "stats", false, "print what the runtime did in each phase on nowait (aio.Stats)")
@@ -112,15 +113,15 @@ func run(c config) error {
 	}
 	fmt.Printf("ycsb: %d keys of %d-byte values, %d goroutines, %v per workload, zipf s=%g, in %s\n",
 		c.keys, c.valueLen, c.threads, c.duration, c.zipf, c.dir)
-	fmt.Printf("%-8s %-5s %9s %10s %9s %9s %9s %10s %10s\n", "fs", "phase", "cache MiB", "ops/s", "p50 us", "p99 us", "p99.9 us", "CPU us/op", "resident")
+	fmt.Printf("%-10s %-5s %9s %10s %9s %9s %9s %10s %10s\n", "fs", "phase", "mem MiB", "ops/s", "p50 us", "p99 us", "p99.9 us", "CPU us/op", "resident")
 	results := map[string][]result{}
 	extra := int64(0) // the most of vfs.Default's files the page cache held
 	for _, name := range c.fs {
-		cache := c.cache
-		if name == "nowait" && c.sameMemory {
-			cache += extra
+		memory := c.cache
+		if name != "default" && c.sameMemory {
+			memory += extra
 		}
-		rs, peak, err := runFS(c, name, cache)
+		rs, peak, err := runFS(c, name, memory)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -133,40 +134,68 @@ func run(c config) error {
 	return nil
 }
 
-// printRatios prints nowait's ops/s and p99 against vfs.Default's, phase
-// by phase, when both ran.
+// printRatios prints each nowait run's ops/s and p99 against
+// vfs.Default's, phase by phase.
 func printRatios(c config, results map[string][]result) {
-	nw, df := results["nowait"], results["default"]
-	if len(nw) == 0 || len(df) == 0 {
+	df := results["default"]
+	if len(df) == 0 {
 		return
 	}
-	fmt.Printf("\nnowait / vfs.Default: %-5s %8s %8s\n", "phase", "ops/s", "p99")
-	for i, ph := range c.phases {
-		fmt.Printf("                      %-5s %7.2fx %7.2fx\n", ph.name,
-			nw[i].opsPerSec()/df[i].opsPerSec(), nw[i].p99()/df[i].p99())
+	for _, name := range c.fs {
+		nw := results[name]
+		if name == "default" || len(nw) == 0 {
+			continue
+		}
+		fmt.Printf("\n%s / vfs.Default: %-5s %8s %8s\n", name, "phase", "ops/s", "p99")
+		for i, ph := range c.phases {
+			fmt.Printf("%*s %-5s %7.2fx %7.2fx\n", len(name)+15, "", ph.name,
+				nw[i].opsPerSec()/df[i].opsPerSec(), nw[i].p99()/df[i].p99())
+		}
 	}
+}
+
+// nowaitFS parses a --fs entry for nowait: "nowait", or "nowait/N" where
+// N MiB of its memory keep the data it wrote last (pebblevfs
+// Options.WrittenCache), taken from its block cache.
+func nowaitFS(name string) (written int64, ok bool) {
+	rest, found := strings.CutPrefix(name, "nowait")
+	if !found {
+		return 0, false
+	}
+	if rest == "" {
+		return 0, true
+	}
+	mib, err := strconv.ParseInt(strings.TrimPrefix(rest, "/"), 10, 64)
+	if err != nil || mib < 0 || rest[0] != '/' {
+		return 0, false
+	}
+	return mib << 20, true
 }
 
 // runFS fills a fresh database on the named FS and runs the phases; it
 // returns their results and the most of the database's files the page
 // cache held.
-func runFS(c config, name string, cacheBytes int64) ([]result, int64, error) {
+func runFS(c config, name string, memory int64) ([]result, int64, error) {
 	var fs vfs.FS
 	var rt *aio.Runtime
-	switch name {
-	case "default":
+	cacheBytes := memory
+	if name == "default" {
 		fs = vfs.Default
-	case "nowait":
+	} else if written, ok := nowaitFS(name); ok {
+		if written >= memory {
+			return nil, 0, fmt.Errorf("--fs=%s: %d MiB for written data leaves no block cache of %d MiB", name, written>>20, memory>>20)
+		}
 		var err error
 		if rt, err = aio.New(aio.Config{}); err != nil {
 			return nil, 0, err
 		}
 		defer rt.Close()
-		fs = pebblevfs.New(rt)
-	default:
-		return nil, 0, fmt.Errorf("unknown --fs %q (default, nowait)", name)
+		fs = pebblevfs.NewWith(rt, pebblevfs.Options{WrittenCache: written})
+		cacheBytes = memory - written
+	} else {
+		return nil, 0, fmt.Errorf("unknown --fs %q (default, nowait, nowait/N)", name)
 	}
-	dir, err := os.MkdirTemp(c.dir, "ycsb-"+name+"-")
+	dir, err := os.MkdirTemp(c.dir, "ycsb-"+strings.ReplaceAll(name, "/", "-")+"-")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -194,7 +223,7 @@ func runFS(c config, name string, cacheBytes int64) ([]result, int64, error) {
 			return nil, 0, fmt.Errorf("%s: %w", ph.name, err)
 		}
 		most = max(most, peak)
-		r.print(name, ph.name, cacheBytes, peak)
+		r.print(name, ph.name, memory, peak)
 		out = append(out, r)
 		if c.stats && rt != nil {
 			printStats(st0, rt.Stats())
@@ -205,7 +234,7 @@ func runFS(c config, name string, cacheBytes int64) ([]result, int64, error) {
 
 func (r result) print(fs, ph string, cache, resident int64) {
 	us := func(q float64) float64 { return float64(r.lat.ValueAtQuantile(q)) / 1e3 }
-	fmt.Printf("%-8s %-5s %9d %10.0f %9.1f %9.1f %9.1f %10.2f %6.1f MiB\n", fs, ph, cache>>20,
+	fmt.Printf("%-10s %-5s %9d %10.0f %9.1f %9.1f %9.1f %10.2f %6.1f MiB\n", fs, ph, cache>>20,
 		r.opsPerSec(), us(50), us(99), us(99.9),
 		float64(r.cpu.Microseconds())/float64(r.ops), float64(resident)/(1<<20))
 }
