@@ -90,6 +90,13 @@ var openFn = unix.Open
 // Name is the name the file was opened with.
 func (f *File) Name() string { return f.name }
 
+// Fd is the descriptor the runtime's I/O on the file uses (shared by the
+// inode's handles in the process), for calls that only look or advise:
+// fstat, fadvise, flock. Reads, writes and size changes through it go
+// around the runtime, whose map and sizes would not know of them. It is
+// valid until the file's last handle is closed.
+func (f *File) Fd() uintptr { return uintptr(f.ino.Fd) }
+
 // Size is the logical size: what the user has written or set through any
 // handle of the file, whatever the runtime preallocated ahead of it.
 func (f *File) Size() int64 {

@@ -13,21 +13,29 @@
 //   - Write appends at the file's position, Read reads from it (one
 //     position, as os.File has); ReadAt and WriteAt go to aio.File.
 //   - Files other than the write-ahead log gather their writes into
-//     aligned 256 KiB writes until a Sync or Close (gather.go); the WAL
-//     is written through, from the start of its partial last block, kept
-//     in memory, so that a record reads nothing back (gather.go).
-//   - Sync and SyncData are aio's (data and the exact size durable);
-//     SyncTo syncs the whole file and says so (fullSync true).
+//     aligned 256 KiB writes, up to 4 of them in flight behind the writer
+//     (gather.go, writebehind.go); the WAL is written through, from the
+//     start of its partial last block, kept in memory, so that a record
+//     reads nothing back, and the runtime sends it to the ring as one
+//     write padded with zeros (a reused WAL: padded here, gather.go).
+//   - A handle opened with vfs.SequentialReadsOption (a compaction's
+//     input) reads ahead in windows of 64 KiB to 1 MiB, the next in
+//     flight while the caller reads one (readahead.go).
+//   - With Options.WrittenCache, the sstable and blob data written last
+//     is kept and read from memory (written.go).
+//   - Sync and SyncData are aio's (data and the exact size durable),
+//     after the writes in flight; SyncTo promises nothing durable, as
+//     sync_file_range does (its write-back is write-behind's).
 //   - Preallocate does nothing: aio already preallocates ahead of
 //     appends where that pays (ext4, XFS) and not where it costs space
 //     (btrfs), and aio.File.Allocate would change the file's size, which
 //     pebble's Preallocate (FALLOC_FL_KEEP_SIZE) does not.
 //   - Prefetch does nothing: it asks the kernel to read ahead into the
-//     page cache, which direct I/O never reads from; pebble's own block
-//     cache is the cache here.
-//   - Fd returns vfs.InvalidFd: a descriptor used directly (readahead,
-//     fadvise, sync_file_range) would go around the runtime, and pebble
-//     falls back where it sees InvalidFd.
+//     page cache, which direct I/O never reads from; sequential readers
+//     get read-ahead from their own handle (above).
+//   - Fd returns the runtime's descriptor, which pebble only advises
+//     (fadvise) and checks; given vfs.InvalidFd its syncing file turns
+//     every 512 KiB of an sstable (BytesPerSync) into a full Sync.
 //
 // FS.Stat of a file open for writing through this FS reports the size
 // pebble wrote (aio's), not the kernel's, which may run ahead by the

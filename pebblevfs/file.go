@@ -154,12 +154,17 @@ func (f *file) SyncData() error {
 	return f.f.SyncData()
 }
 
-// SyncTo syncs the whole file rather than a prefix, and says so.
+// SyncTo promises nothing durable (fullSync false), as sync_file_range
+// does on vfs.Default: its use, starting the write-back of dirty pages
+// early (pebble's BytesPerSync), is done here already, by write-behind.
+// It returns a write in flight that failed.
 func (f *file) SyncTo(int64) (fullSync bool, err error) {
-	if err := f.SyncData(); err != nil {
-		return false, err
+	if f.g == nil {
+		return false, nil
 	}
-	return true, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return false, f.g.failed()
 }
 
 // Preallocate does nothing (see the package documentation: aio preallocates
@@ -169,6 +174,9 @@ func (f *file) Preallocate(offset, length int64) error { return nil }
 // Prefetch does nothing: the page cache it would fill is never read here.
 func (f *file) Prefetch(offset, length int64) error { return nil }
 
-// Fd returns vfs.InvalidFd: a descriptor used directly would go around the
-// runtime.
-func (f *file) Fd() uintptr { return vfs.InvalidFd }
+// Fd returns the runtime's descriptor of the file. pebble uses it to
+// advise (fadvise, nothing to direct I/O) and to tell whether SyncTo and
+// Preallocate are worth calling; given vfs.InvalidFd, its syncing file
+// called Sync instead of SyncTo, a full flush and fdatasync every 512
+// KiB of every sstable (BytesPerSync).
+func (f *file) Fd() uintptr { return f.f.Fd() }

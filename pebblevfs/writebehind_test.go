@@ -47,3 +47,33 @@ func TestWriteBehindFailureIsNeverLost(t *testing.T) {
 		t.Errorf("Close after the failure: %v, want ENOSPC", err)
 	}
 }
+
+// TestBytesPerSyncDoesNotSync: an sstable written through pebble's
+// syncing file (BytesPerSync 512 KiB, as pebble opens them) is synced
+// once, by its final Sync, not every 512 KiB: SyncTo promises nothing
+// durable, as sync_file_range does. Shown failing first: with Fd
+// vfs.InvalidFd, the syncing file called Sync each time.
+func TestBytesPerSyncDoesNotSync(t *testing.T) {
+	rt, nfs := newFS(t)
+	f, err := nfs.Create(filepath.Join(t.TempDir(), "000015.sst"), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 512 << 10})
+	before := rt.Stats().Syncs
+	block := make([]byte, 4000)
+	for range 2000 { // 8 MB
+		if _, err := sf.Write(block); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sf.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if syncs := rt.Stats().Syncs - before; syncs != 1 {
+		t.Errorf("8 MB through a syncing file with BytesPerSync 512 KiB: %d syncs, want 1 (the final Sync)", syncs)
+	}
+	if err := sf.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
