@@ -1,5 +1,11 @@
 package pebblevfs
 
+import (
+	"io"
+
+	"github.com/nowaitio/nowait/aio"
+)
+
 // A file pebble writes sequentially and syncs before it relies on it (an
 // sstable, a blob file, the MANIFEST, OPTIONS) gathers its writes: they
 // collect in memory and go to the runtime as whole aligned writes of
@@ -49,6 +55,11 @@ type gather struct {
 	recycled bool
 	wb       *writeBehind // a gathering file's full buffers in flight (writebehind.go); nil when through
 	keep     bool         // what is written goes to the FS's recent data too (written.go)
+	// own: a through file's Context, on whose ring its writes wait
+	// (writeNow); nil until the first.
+	own *aio.Context
+	cb  aio.IOCB
+	ev  [1]aio.Event
 }
 
 func (g *gather) end() int64 { return g.off + int64(g.n) }
@@ -157,7 +168,7 @@ func (f *file) flushLocked() error {
 		clear(g.buf[n:padded])
 		n = padded
 	}
-	if _, err := f.f.WriteAt(g.buf[:n], g.off); err != nil {
+	if err := f.writeNow(g.buf[:n], g.off); err != nil {
 		return err
 	}
 	if g.keep {
@@ -173,6 +184,38 @@ func (f *file) flushLocked() error {
 	return nil
 }
 
+// writeNow writes buf at off and waits for it: a through file on a
+// Context of its own, whose ring the writer drives itself, rather than
+// behind the leader of a ring other callers share.
+func (f *file) writeNow(buf []byte, off int64) error {
+	g := f.g
+	if !g.through {
+		_, err := f.f.WriteAt(buf, off)
+		return err
+	}
+	if g.own == nil {
+		ctx, err := f.fs.raCtxs.get(f.fs.rt)
+		if err != nil {
+			return err
+		}
+		g.own = ctx
+	}
+	g.cb = aio.IOCB{Op: aio.OpWrite, File: f.f, Buf: buf, Offset: off}
+	if _, err := g.own.Submit(&g.cb); err != nil {
+		return err
+	}
+	if _, err := g.own.GetEvents(1, g.ev[:], -1); err != nil {
+		g.own = nil // in doubt: not reused
+		return err
+	}
+	ev := g.ev[0]
+	g.cb, g.ev[0] = aio.IOCB{}, aio.Event{}
+	if ev.Err == nil && ev.N < len(buf) {
+		return &aio.Error{Op: "write", Path: f.f.Name(), Offset: off + int64(ev.N), Err: io.ErrShortWrite}
+	}
+	return ev.Err
+}
+
 // close gives back the writes' context and the buffer, once flushed (or
 // failed). The file's mu is not needed: the file is closing.
 func (g *gather) close(fs *FS) error {
@@ -183,6 +226,10 @@ func (g *gather) close(fs *FS) error {
 	if g.buf != nil {
 		fs.gatherBufs.put(g.buf)
 		g.buf = nil
+	}
+	if g.own != nil {
+		fs.raCtxs.put(g.own)
+		g.own = nil
 	}
 	return err
 }

@@ -39,8 +39,9 @@ func (sl *bioSlot) settle(x *Ring, res int32) bool {
 	if sl.sync {
 		return false
 	}
+	short := res >= 0 && sl.bio.Short(int64(res)) // before Complete, which forgets the edge's user bytes
 	assertNil(sl.bio.Complete(x.env.Pool, int64(res)), "a bio's bounce buffers at completion")
-	return res >= 0 && sl.bio.Short(int64(res))
+	return short
 }
 
 // planned is a kernel request planned for the request being placed.

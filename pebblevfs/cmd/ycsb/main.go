@@ -44,6 +44,8 @@ type config struct {
 	phases         []phase
 	zipf           float64
 	stats          bool
+	walStats       bool
+	pebbleStats    bool
 }
 
 func main() {
@@ -60,6 +62,8 @@ func main() {
 	flag.StringVar(&phaseList, "phases", "fill,A,B,C,D,E,F,sync", "phases to run, in this order (fill first: the others read its keys)")
 	flag.Float64Var(&c.zipf, "zipf", 1.1, "Zipf exponent s of the key choice (> 1; YCSB's skew is near 1)")
 	flag.BoolVar(&c.stats, "stats", false, "print what the runtime did in each phase on nowait (aio.Stats)")
+	flag.BoolVar(&c.pebbleStats, "pebble-stats", false, "print each phase's write stalls, block cache hits, flushes and compactions")
+	flag.BoolVar(&c.walStats, "wal-stats", false, "time pebble's writes and syncs of its write-ahead logs in each phase")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -195,6 +199,11 @@ func runFS(c config, name string, memory int64) ([]result, int64, error) {
 	} else {
 		return nil, 0, fmt.Errorf("unknown --fs %q (default, nowait, nowait/N)", name)
 	}
+	var wal *walStats
+	if c.walStats {
+		wal = newWALStats()
+		fs = walFS{fs, wal}
+	}
 	dir, err := os.MkdirTemp(c.dir, "ycsb-"+strings.ReplaceAll(name, "/", "-")+"-")
 	if err != nil {
 		return nil, 0, err
@@ -202,13 +211,14 @@ func runFS(c config, name string, memory int64) ([]result, int64, error) {
 	defer os.RemoveAll(dir)
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
-	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{FS: fs, Cache: cache, Logger: quietlog.Logger{}})
+	st := &stalls{}
+	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{FS: fs, Cache: cache, Logger: quietlog.Logger{},
+		EventListener: st.listener()})
 	if err != nil {
 		return nil, 0, err
 	}
 	defer db.Close()
-	ks := &keyspace{}
-	ks.n.Store(int64(c.keys))
+	ks := newKeyspace(c.keys)
 	var out []result
 	most := int64(0)
 	for _, ph := range c.phases {
@@ -216,6 +226,10 @@ func runFS(c config, name string, memory int64) ([]result, int64, error) {
 		if rt != nil {
 			st0 = rt.Stats()
 		}
+		if wal != nil {
+			wal.reset()
+		}
+		pb0 := readPebble(db, st)
 		watch := watchResident(dir, 500*time.Millisecond)
 		r, err := measure(c, db, ph, ks)
 		peak := watch.done(dir)
@@ -227,6 +241,12 @@ func runFS(c config, name string, memory int64) ([]result, int64, error) {
 		out = append(out, r)
 		if c.stats && rt != nil {
 			printStats(st0, rt.Stats())
+		}
+		if wal != nil {
+			wal.print(r.ops)
+		}
+		if c.pebbleStats {
+			printPebble(pb0, readPebble(db, st))
 		}
 	}
 	return out, most, nil
@@ -240,7 +260,9 @@ func (r result) print(fs, ph string, cache, resident int64) {
 }
 
 func printStats(st0, st aio.Stats) {
-	fmt.Printf("         writes: %d fast, %d slow (%d edge units read or zeroed); reads: %d fast, %d slow; %d syncs\n",
-		st.FastWrites-st0.FastWrites, st.SlowWrites-st0.SlowWrites, st.RMW-st0.RMW,
-		st.FastReads-st0.FastReads, st.SlowReads-st0.SlowReads, st.Syncs-st0.Syncs)
+	fmt.Printf("           aio: writes %d fast (%d padded), %d slow (extend %d, unaligned %d, lock busy %d, other %d; %d edge units read or zeroed); reads %d fast, %d slow; %d kernel EAGAIN; %d syncs\n",
+		st.FastWrites-st0.FastWrites, st.PaddedWrites-st0.PaddedWrites, st.SlowWrites-st0.SlowWrites,
+		st.SlowExtend-st0.SlowExtend, st.SlowUnaligned-st0.SlowUnaligned, st.SlowLockBusy-st0.SlowLockBusy,
+		st.SlowOther+st.SlowAllocate+st.SlowSubBlock-st0.SlowOther-st0.SlowAllocate-st0.SlowSubBlock, st.RMW-st0.RMW,
+		st.FastReads-st0.FastReads, st.SlowReads-st0.SlowReads, st.KernelEAGAIN-st0.KernelEAGAIN, st.Syncs-st0.Syncs)
 }

@@ -53,9 +53,35 @@ func (r result) p99() float64       { return float64(r.lat.ValueAtQuantile(99)) 
 
 func key(i int) []byte { return []byte(fmt.Sprintf("user%012d", i)) }
 
-// keyspace is the keys the database holds: 0 to n-1, where inserts add
-// at n (D and E).
-type keyspace struct{ n atomic.Int64 }
+// keyspace is the keys the database holds. Inserts (D and E) take the
+// next key, next; reads choose below limit, the keys from 0 whose
+// inserts have all completed (as YCSB's acknowledged counter: a key
+// taken is not readable until its insert is done). Owner: shared; mu
+// guards acked and limit's advance.
+type keyspace struct {
+	next  atomic.Int64
+	limit atomic.Int64
+	mu    sync.Mutex
+	acked map[int64]bool // inserts done at or past limit
+}
+
+func newKeyspace(n int) *keyspace {
+	ks := &keyspace{acked: map[int64]bool{}}
+	ks.next.Store(int64(n))
+	ks.limit.Store(int64(n))
+	return ks
+}
+
+// inserted records that key k's insert is done.
+func (ks *keyspace) inserted(k int64) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.acked[k] = true
+	for l := ks.limit.Load(); ks.acked[l]; l++ {
+		delete(ks.acked, l)
+		ks.limit.Store(l + 1)
+	}
+}
 
 // measure runs ph on db with c.threads goroutines.
 func measure(c config, db *pebble.DB, ph phase, ks *keyspace) (result, error) {
@@ -149,7 +175,12 @@ func (w *worker) op(die int) error {
 	case die < ph.update:
 		return w.set(w.choose())
 	case die < ph.update+ph.insert:
-		return w.set(int(w.ks.n.Add(1) - 1))
+		k := w.ks.next.Add(1) - 1
+		if err := w.set(int(k)); err != nil {
+			return err
+		}
+		w.ks.inserted(k)
+		return nil
 	case die < ph.update+ph.insert+ph.scan:
 		return w.scan(w.choose())
 	case die < ph.update+ph.insert+ph.scan+ph.rmw:
@@ -166,7 +197,7 @@ func (w *worker) op(die int) error {
 // key space by a hash as YCSB's scrambled Zipf does (the hot keys are not
 // neighbours); for D, Zipf back from the newest key.
 func (w *worker) choose() int {
-	n := w.ks.n.Load()
+	n := w.ks.limit.Load()
 	if w.ph.latest {
 		return int(max(0, n-1-int64(w.zipf.Uint64())))
 	}

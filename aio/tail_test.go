@@ -162,3 +162,33 @@ func TestTailWriteBesideAnUnalignedWrite(t *testing.T) {
 		t.Fatalf("read %d bytes, %v; want %d", n, err, len(want))
 	}
 }
+
+// TestTailReadStaysOnTheRing: a read of a file's last bytes, where the
+// file ends inside the read's last unit (pebble reads every sstable's
+// footer so), is done on the ring: the kernel's short count is the end
+// of the file, not a reason to redo it on a worker. It was: each such
+// read went to a worker.
+func TestTailReadStaysOnTheRing(t *testing.T) {
+	skipWithoutRing(t, "a read's path on the ring")
+	rt := newRuntime(t, Config{})
+	path := tempPath(t)
+	want := make([]byte, 2088277)
+	for i := range want {
+		want[i] = pattern(1, int64(i))
+	}
+	if err := os.WriteFile(path, want, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openFile(t, rt, path)
+	st0 := rt.Stats()
+	for _, c := range []struct{ off, n int }{{2088216, 61}, {2088185, 39}, {2087717, 468}, {2088276, 1}} {
+		p := make([]byte, c.n)
+		if n, err := f.ReadAt(p, int64(c.off)); n != c.n || err != nil || !bytes.Equal(p, want[c.off:c.off+c.n]) {
+			t.Fatalf("ReadAt(%d bytes at %d) = %d, %v, or not the file's bytes", c.n, c.off, n, err)
+		}
+	}
+	if st := rt.Stats(); st.SlowReads != st0.SlowReads || st.KernelEAGAIN != st0.KernelEAGAIN {
+		t.Errorf("4 reads ending in the file's last unit: %d went to a worker (%d counted as refused by the kernel); want 0",
+			st.SlowReads-st0.SlowReads, st.KernelEAGAIN-st0.KernelEAGAIN)
+	}
+}
