@@ -151,6 +151,12 @@ func (f *file) SyncData() error {
 	if err := f.flush(); err != nil {
 		return err
 	}
+	if f.g != nil && f.g.through {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		_, err := f.own(aio.IOCB{Op: aio.OpFdatasync, File: f.f, Flags: aio.FlagBarrier})
+		return err
+	}
 	return f.f.SyncData()
 }
 

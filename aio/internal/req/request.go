@@ -1,6 +1,7 @@
 package req
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/nowaitio/nowait/aio/internal/inode"
@@ -106,6 +107,8 @@ type Request struct {
 	// Result, set by Finish.
 	N   int
 	Err error
+
+	settled bool // with -tags nowait_invariants: Settle ran (Reset clears it)
 }
 
 // Init binds a slot's request to its sink, once, when the slot is made.
@@ -150,6 +153,12 @@ func Finish(r *Request, n int, err error) {
 // Settle records and counts a finished request's result, without
 // delivering it: barriers see the write done, the File's count drops.
 func Settle(r *Request, n int, err error) {
+	if invariantsOn {
+		if r.settled {
+			panic(fmt.Sprintf("aio: invariant broken: request %s at %d of %s settled twice", r.Op, r.Off, r.Name))
+		}
+		r.settled = true
+	}
 	r.N, r.Err = n, err
 	c := r.Stats
 	switch r.Op {

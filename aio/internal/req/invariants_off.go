@@ -1,0 +1,5 @@
+//go:build !nowait_invariants
+
+package req
+
+const invariantsOn = false
