@@ -42,7 +42,13 @@ func TestTailWriteGoesToTheRing(t *testing.T) {
 		}
 	}
 	st := rt.Stats()
-	if slow := st.SlowWrites - st0.SlowWrites; slow > 0 {
+	if !f.ino.Prov.Policy().NoWaitWrites {
+		// btrfs: iomap's policy sends every direct write to a worker.
+		t.Logf("%s refuses every RWF_NOWAIT direct write: the records went to a worker; checking their bytes only",
+			f.ino.Prov.Policy().Filesystem)
+	} else if slow, refused := st.SlowWrites-st0.SlowWrites, st.KernelEAGAIN-st0.KernelEAGAIN; slow > refused || refused > records/50 {
+		// The kernel may refuse one now and then (XFS, when the file's
+		// times are due: a worker redoes it); the runtime sends none.
 		t.Errorf("%d of %d records went to a worker (%d read or zeroed edges; unaligned %d, extend %d, allocate %d, sub-block %d, lock busy %d, other %d; kernel EAGAIN %d); want 0",
 			slow, records, st.RMW-st0.RMW, st.SlowUnaligned-st0.SlowUnaligned, st.SlowExtend-st0.SlowExtend,
 			st.SlowAllocate-st0.SlowAllocate, st.SlowSubBlock-st0.SlowSubBlock, st.SlowLockBusy-st0.SlowLockBusy, st.SlowOther-st0.SlowOther, st.KernelEAGAIN-st0.KernelEAGAIN)
@@ -54,9 +60,10 @@ func TestTailWriteGoesToTheRing(t *testing.T) {
 			unaligned++
 		}
 	}
-	if padded := st.PaddedWrites - st0.PaddedWrites; padded != unaligned {
-		t.Errorf("%d of %d records went to the ring padded; want the %d that end off the alignment",
-			padded, records-1, unaligned)
+	refused := st.KernelEAGAIN - st0.KernelEAGAIN
+	if padded := st.PaddedWrites - st0.PaddedWrites; padded+refused < unaligned && f.ino.Prov.Policy().NoWaitWrites {
+		t.Errorf("%d of %d records went to the ring padded (%d more refused by the kernel); want the %d that end off the alignment",
+			padded, records-1, refused, unaligned)
 	}
 	if got := f.Size(); got != int64(len(want)) {
 		t.Errorf("Size %d after the records; want %d", got, len(want))
@@ -109,9 +116,11 @@ func TestTailWriteKeepsDataPast(t *testing.T) {
 	if _, err := f.WriteAt([]byte("tail"), 8192); err != nil {
 		t.Fatal(err)
 	}
-	if st := rt.Stats(); st.PaddedWrites != st0.PaddedWrites+1 {
-		t.Errorf("after Truncate to 8192, a write of 4 bytes at 8192 went to the ring padded %d times; want 1",
-			st.PaddedWrites-st0.PaddedWrites)
+	// On the ring: done there padded, or refused by the kernel (XFS, when
+	// the file's times are due).
+	if st := rt.Stats(); st.PaddedWrites+st.KernelEAGAIN != st0.PaddedWrites+st0.KernelEAGAIN+1 && f.ino.Prov.Policy().NoWaitWrites {
+		t.Errorf("after Truncate to 8192, a write of 4 bytes at 8192 went to the ring padded %d times (%d refused by the kernel); want 1",
+			st.PaddedWrites-st0.PaddedWrites, st.KernelEAGAIN-st0.KernelEAGAIN)
 	}
 	got = make([]byte, 8200)
 	if n, _ := f.ReadAt(got, 0); n != 8196 || !bytes.Equal(got[:8192], old[:8192]) || string(got[8192:8196]) != "tail" {
