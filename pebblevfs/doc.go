@@ -17,7 +17,9 @@
 //     (gather.go, writebehind.go); the WAL is written through, from the
 //     start of its partial last block, kept in memory, so that a record
 //     reads nothing back, and the runtime sends it to the ring as one
-//     write padded with zeros (a reused WAL: padded here, gather.go).
+//     write padded with zeros (a reused WAL: padded here, gather.go);
+//     while each WAL write is followed by a Sync, the writes go with
+//     RWF_DSYNC and the Syncs have nothing left to do (walsync.go).
 //   - A handle opened with vfs.SequentialReadsOption (a compaction's
 //     input) reads ahead in windows of 64 KiB to 1 MiB, the next in
 //     flight while the caller reads one (readahead.go).

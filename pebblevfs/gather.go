@@ -58,6 +58,7 @@ type gather struct {
 	// own: a through file's Context, on whose ring its writes wait
 	// (writeNow); nil until the first.
 	own *aio.Context
+	ws  walSync // a through file's writes since its last sync (walsync.go)
 	cb  aio.IOCB
 	ev  [1]aio.Event
 }
@@ -191,7 +192,11 @@ func (f *file) writeNow(buf []byte, off int64) error {
 		_, err := f.f.WriteAt(buf, off)
 		return err
 	}
-	n, err := f.own(aio.IOCB{Op: aio.OpWrite, File: f.f, Buf: buf, Offset: off})
+	var flags aio.Flag
+	if f.g.ws.write() {
+		flags = aio.FlagDSync
+	}
+	n, err := f.own(aio.IOCB{Op: aio.OpWrite, File: f.f, Buf: buf, Offset: off, Flags: flags})
 	if err == nil && n < len(buf) {
 		err = &aio.Error{Op: "write", Path: f.f.Name(), Offset: off + int64(n), Err: io.ErrShortWrite}
 	}

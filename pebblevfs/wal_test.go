@@ -61,10 +61,13 @@ func TestWALCommitsGoToTheRing(t *testing.T) {
 			t.Fatal(err)
 		}
 		slow, extend := st.SlowWrites-before.SlowWrites, st.SlowExtend-before.SlowExtend
-		// A write stepping the size ahead zero-fills its last unit (RMW).
-		if slow > extend || st.RMW-before.RMW > extend {
-			t.Errorf("reused %v: %d commits sent %d writes to a worker (%d stepping the size ahead) and read or zeroed %d units; want none but the steps (Stats %+v)",
-				reuse, n, slow, extend, st.RMW-before.RMW, st)
+		refused := st.KernelEAGAIN - before.KernelEAGAIN
+		// A write stepping the size ahead zero-fills its last unit (RMW);
+		// the kernel may refuse a write now and then (a worker redoes
+		// it), the runtime sends none there itself.
+		if slow > extend+refused || refused > uint64(n/50) || st.RMW-before.RMW > extend+refused {
+			t.Errorf("reused %v: %d commits sent %d writes to a worker (%d stepping the size ahead, %d refused by the kernel) and read or zeroed %d units; want none but those (Stats %+v)",
+				reuse, n, slow, extend, refused, st.RMW-before.RMW, st)
 		}
 		// Read through the runtime: a read through the page cache would
 		// leave pages there that the next log's writes must drop (the
@@ -78,5 +81,44 @@ func TestWALCommitsGoToTheRing(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("reused %v: the log does not start with pebble's %d bytes (%v)", reuse, len(want), err)
 		}
+	}
+}
+
+// TestSyncedWALWritesGoDSync: a WAL whose every write is followed by a
+// Sync writes with RWF_DSYNC from the second commit on, and its Syncs
+// then issue no fdatasync (the writes were durable when they completed);
+// writes not followed by a Sync go without it, and the Sync after them
+// does issue one.
+func TestSyncedWALWritesGoDSync(t *testing.T) {
+	rt, nfs := newFS(t)
+	f, err := nfs.Create(filepath.Join(t.TempDir(), "000003.log"), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rng := rand.New(rand.NewPCG(3, 3))
+	commit := func(writes int) {
+		t.Helper()
+		for range writes {
+			if _, err := f.Write(randBytes(rng, 100+rng.IntN(3000))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.SyncData(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(1) // the first: a plain write, an fdatasync
+	before := rt.Stats().Syncs
+	for range 100 {
+		commit(1)
+	}
+	if syncs := rt.Stats().Syncs - before; syncs != 0 {
+		t.Errorf("100 commits of one write each: %d fdatasyncs, want 0 (the writes went with RWF_DSYNC)", syncs)
+	}
+	before = rt.Stats().Syncs
+	commit(3) // not the pattern: plain writes, an fdatasync
+	if syncs := rt.Stats().Syncs - before; syncs != 1 {
+		t.Errorf("a commit of 3 writes: %d fdatasyncs, want 1", syncs)
 	}
 }
