@@ -201,3 +201,39 @@ func TestTailReadStaysOnTheRing(t *testing.T) {
 			st.SlowReads-st0.SlowReads, st.KernelEAGAIN-st0.KernelEAGAIN)
 	}
 }
+
+// TestLongTailWriteGoesToTheRing: a padded write longer than one copy
+// (padCopyMax) writes its whole units from the caller's memory and only
+// its last unit from a zero-padded copy; the bytes and the size are the
+// caller's.
+func TestLongTailWriteGoesToTheRing(t *testing.T) {
+	skipWithoutRing(t, "the ring's padded tail write")
+	rt := newRuntime(t, Config{})
+	path := tempPath(t)
+	f := openFile(t, rt, path)
+	if _, err := f.WriteAt([]byte{1}, 0); err != nil { // the file extends: a worker
+		t.Fatal(err)
+	}
+	if err := f.SyncData(); err != nil { // a log: its append-ahead is zeros
+		t.Fatal(err)
+	}
+	want := make([]byte, 300001)
+	for i := range want {
+		want[i] = pattern(2, int64(i))
+	}
+	st0 := rt.Stats()
+	if _, err := f.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	st := rt.Stats()
+	if f.ino.Prov.Policy().NoWaitWrites && st.PaddedWrites+st.KernelEAGAIN != st0.PaddedWrites+st0.KernelEAGAIN+1 {
+		t.Errorf("a 300,001-byte write over zeros ahead: %d padded on the ring, %d slow; want it padded", st.PaddedWrites-st0.PaddedWrites, st.SlowWrites-st0.SlowWrites)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the file after the write: %d bytes, %v; want the caller's %d", len(got), err, len(want))
+	}
+}

@@ -348,7 +348,7 @@ func (x *Ring) planWriteRun(r *req.Request, flags bio.Flags, lo, hi int64) error
 	if hi > r.End() {
 		from = lo
 		if hi-lo > padCopyMax {
-			from = x.tailAt
+			from = max(lo, x.tailAt) // a cut never falls inside the last unit: tailAt
 		}
 	}
 	if from > lo {
