@@ -37,7 +37,7 @@ const (
 )
 
 // window is the file's bytes [off, off+n) in buf, or the error reading
-// them gave.
+// them gave. Owner: its readahead's mu.
 type window struct {
 	buf []byte
 	off int64

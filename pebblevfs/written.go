@@ -33,12 +33,13 @@ type recent struct {
 	used   int64
 }
 
-// chunk is the file's bytes [off, off+len(buf)).
+// chunk is the file's bytes [off, off+len(buf)). Owner: recent's mu.
 type chunk struct {
 	off int64
 	buf []byte
 }
 
+// chunkRef names a chunk in recent's insertion order. Owner: recent's mu.
 type chunkRef struct {
 	key inode
 	off int64

@@ -6,12 +6,17 @@
 // CPU per operation and the most of the database's files the page cache
 // held (mincore), then nowait's ratios to vfs.Default.
 //
-// The same memory: vfs.Default runs first, with --cache; nowait's block
-// cache is then --cache plus the most of vfs.Default's database files
-// the page cache held in any phase (--same-memory=false: --cache for
-// both).
+// The same memory: vfs.Default runs first, with --cache; nowait's memory
+// is then --cache plus the most of vfs.Default's database files the page
+// cache held in any phase (--same-memory=false: --cache for both). An FS
+// named nowait/N gives N MiB of that memory to the data it wrote last
+// (pebblevfs.Options.WrittenCache) and the rest to pebble's block cache.
+// --stats, --wal-stats and --pebble-stats print, per phase, what the
+// runtime did, how long the WAL's writes and syncs took, and pebble's
+// write stalls, block cache hits, flushes and compactions.
 //
 //	go run ./cmd/ycsb                        # from the pebblevfs directory
+//	go run ./cmd/ycsb --fs=default,nowait,nowait/128 --wal-stats
 //	go run ./cmd/ycsb --phases=fill,sync --keys=1000000 --dir=/mnt/scratch
 package main
 

@@ -55,7 +55,8 @@ func fileResident(path string, page int64) int64 {
 }
 
 // residentPeak samples residentBytes(dir) every interval until stop, and
-// returns the largest sample.
+// returns the largest sample. Owner: its sampling goroutine writes peak
+// (an atomic); done, on the measuring goroutine, stops and reads it.
 type residentPeak struct {
 	peak atomic.Int64
 	stop chan struct{}

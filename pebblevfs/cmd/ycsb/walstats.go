@@ -13,7 +13,8 @@ import (
 // walFS wraps an FS to time what pebble's commit pipeline does to its
 // write-ahead logs (--wal-stats): each Write (a group of records) and
 // each Sync, with the bytes a write carries. It shows where a synced
-// commit waits: in the write, in the sync, or between them.
+// commit waits: in the write, in the sync, or between them. Owner:
+// shared, as the FS it wraps.
 type walFS struct {
 	vfs.FS
 	st *walStats
@@ -68,7 +69,8 @@ func (fs walFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) 
 	return fs.wrap(f, newname, err)
 }
 
-// walFile times a log's Write, Sync and SyncData.
+// walFile times a log's Write, Sync and SyncData. Owner: the log's
+// writer, as the file it wraps.
 type walFile struct {
 	vfs.File
 	st *walStats
