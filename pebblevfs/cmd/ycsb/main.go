@@ -16,7 +16,7 @@
 // write stalls, block cache hits, flushes and compactions.
 //
 //	go run ./cmd/ycsb                        # from the pebblevfs directory
-//	go run ./cmd/ycsb --fs=default,nowait,nowait/128 --wal-stats
+//	go run ./cmd/ycsb --fs=default,nowait/64 --wal-stats
 //	go run ./cmd/ycsb --phases=fill,sync --keys=1000000 --dir=/mnt/scratch
 package main
 
@@ -63,7 +63,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "time per workload")
 	flag.Int64Var(&c.cache, "cache", 16<<20, "pebble block cache bytes on vfs.Default (and on nowait, plus the page cache vfs.Default's files held: --same-memory)")
 	flag.BoolVar(&c.sameMemory, "same-memory", true, "give nowait's block cache the most of vfs.Default's files the page cache held")
-	flag.StringVar(&fsList, "fs", "default,nowait", "file systems to compare, in this order: default, nowait, nowait/N (N MiB of nowait's memory keep the data it wrote last, the rest is block cache)")
+	flag.StringVar(&fsList, "fs", "default,nowait,nowait/128", "file systems to compare, in this order: default, nowait, nowait/N (N MiB of nowait's memory keep the data it wrote last, the rest is block cache)")
 	flag.StringVar(&phaseList, "phases", "fill,A,B,C,D,E,F,sync", "phases to run, in this order (fill first: the others read its keys)")
 	flag.Float64Var(&c.zipf, "zipf", 1.1, "Zipf exponent s of the key choice (> 1; YCSB's skew is near 1)")
 	flag.BoolVar(&c.stats, "stats", false, "print what the runtime did in each phase on nowait (aio.Stats)")
