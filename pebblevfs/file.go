@@ -53,6 +53,7 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 		if f.g.overlaps(off, len(p)) {
 			f.g.reset(f.g.end())
 		}
+		f.g.ws.plainWrite() // the next SyncData must sync it
 		f.mu.Unlock()
 		if f.fs.recent != nil {
 			f.fs.recent.drop(f.key)

@@ -99,6 +99,7 @@ func (f *file) gatherWrite(p []byte) (int, error) {
 		// The bytes before the position in its block were not written
 		// here: write up to the block's end through, then gather.
 		k := min(len(p), int(blockSize-g.off%blockSize))
+		g.ws.plainWrite()
 		n, err := f.f.WriteAt(p[:k], f.pos)
 		f.pos += int64(n)
 		g.reset(f.pos)

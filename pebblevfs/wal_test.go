@@ -121,4 +121,21 @@ func TestSyncedWALWritesGoDSync(t *testing.T) {
 	if syncs := rt.Stats().Syncs - before; syncs != 1 {
 		t.Errorf("a commit of 3 writes: %d fdatasyncs, want 1", syncs)
 	}
+	// In the pattern again, a write (with RWF_DSYNC), then a WriteAt: a
+	// plain write, which the Sync after them must make durable.
+	commit(1)
+	commit(1)
+	before = rt.Stats().Syncs
+	if _, err := f.Write(randBytes(rng, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("over"), 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SyncData(); err != nil {
+		t.Fatal(err)
+	}
+	if syncs := rt.Stats().Syncs - before; syncs != 1 {
+		t.Errorf("a write, a WriteAt, then SyncData: %d fdatasyncs, want 1", syncs)
+	}
 }

@@ -30,6 +30,12 @@ func (w *walSync) write() bool {
 	return w.expect
 }
 
+// plainWrite records a write issued another way (WriteAt, a write that
+// starts inside a block it does not hold): not durable until a sync.
+func (w *walSync) plainWrite() {
+	w.wrote, w.plain, w.expect = true, true, false
+}
+
 // synced reports whether the writes since the last sync are durable
 // already (every one went with FlagDSync and completed), so that a sync
 // now has nothing to do; it counts as one.
