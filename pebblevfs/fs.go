@@ -222,8 +222,25 @@ func (fs *FS) Remove(name string) error {
 	return vfs.Default.Remove(name)
 }
 
-func (fs *FS) RemoveAll(name string) error          { return vfs.Default.RemoveAll(name) }
-func (fs *FS) Rename(oldname, newname string) error { return vfs.Default.Rename(oldname, newname) }
+// RemoveAll removes name and everything under it, and forgets all the
+// data the FS kept (it does not know which inodes were under name).
+func (fs *FS) RemoveAll(name string) error {
+	if fs.recent != nil {
+		defer fs.recent.dropAll()
+	}
+	return vfs.Default.RemoveAll(name)
+}
+
+// Rename renames oldname to newname, and forgets the data kept of a file
+// newname named before (removed by the rename).
+func (fs *FS) Rename(oldname, newname string) error {
+	if fs.recent != nil {
+		if info, err := vfs.Default.Stat(newname); err == nil {
+			defer fs.recent.drop(inodeOf(info))
+		}
+	}
+	return vfs.Default.Rename(oldname, newname)
+}
 func (fs *FS) MkdirAll(dir string, perm os.FileMode) error {
 	return vfs.Default.MkdirAll(dir, perm)
 }

@@ -19,8 +19,11 @@ import (
 //
 // Files pebble writes these kinds of once, front to back, and never
 // changes: what was written stays right until the file is removed. An
-// inode's entries go when the file is removed through the FS, and when a
-// file is created (an inode number can come back).
+// inode's entries go when the file is removed or renamed over through
+// the FS, all of them on RemoveAll, and an inode's when a file is opened
+// for writing (an inode number can come back). A file removed and its
+// inode number reused by another program, around the FS, is the case
+// this cannot see: the FS is for files pebble owns.
 
 // recent is the FS's recently written data. Owner: shared; mu guards
 // everything below it.
@@ -109,6 +112,19 @@ func (c *recent) drop(key inode) {
 	}
 	delete(c.files, key)
 	// Its fifo entries find nothing when their turn comes.
+}
+
+// dropAll forgets everything kept.
+func (c *recent) dropAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, cs := range c.files {
+		for _, ch := range cs {
+			c.free(ch.buf)
+		}
+		delete(c.files, key)
+	}
+	c.fifo, c.used = c.fifo[:0], 0
 }
 
 // read fills p from key's bytes at off if they are all kept, and

@@ -84,3 +84,56 @@ func writeFile(t *testing.T, fs vfs.FS, name string, data []byte) []byte {
 	}
 	return data
 }
+
+// TestKeptDataDroppedWithItsFile: the data kept of a file goes when the
+// file is removed, renamed over, or removed with its directory, so that
+// an inode number that comes back never reads another file's bytes.
+func TestKeptDataDroppedWithItsFile(t *testing.T) {
+	_, nfs := newFSWith(t, Options{WrittenCache: 8 << 20})
+	fs := nfs.(*FS)
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(6, 6))
+	kept := func(name string) inode {
+		t.Helper()
+		writeFile(t, nfs, name, randBytes(rng, 300000))
+		info, err := vfs.Default.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := inodeOf(info)
+		if len(fs.recent.files[key]) == 0 {
+			t.Fatalf("%s: nothing kept after writing it", name)
+		}
+		return key
+	}
+	gone := func(what string, key inode) {
+		t.Helper()
+		fs.recent.mu.RLock()
+		defer fs.recent.mu.RUnlock()
+		if len(fs.recent.files[key]) != 0 {
+			t.Errorf("after %s, the file's data is still kept", what)
+		}
+	}
+	a := filepath.Join(dir, "000021.sst")
+	key := kept(a)
+	if err := nfs.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	gone("Remove", key)
+
+	key = kept(a)
+	b := filepath.Join(dir, "000022.sst")
+	kept(b)
+	if err := nfs.Rename(b, a); err != nil {
+		t.Fatal(err)
+	}
+	gone("a Rename over it", key)
+
+	kept(filepath.Join(dir, "000023.sst"))
+	if err := nfs.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if fs.recent.used != 0 || len(fs.recent.files) != 0 {
+		t.Errorf("after RemoveAll: %d bytes of %d files kept, want none", fs.recent.used, len(fs.recent.files))
+	}
+}
