@@ -19,10 +19,12 @@ import (
 // Owner: shared; mu guards open.
 type FS struct {
 	rt *aio.Runtime
-	// Free buffers and contexts (pool.go): read-ahead's (readahead.go)
-	// and write-behind's (gather.go).
+	// Free buffers and contexts (pool.go): read-ahead windows and gather
+	// buffers; Contexts of depth 1 (read-ahead's, and the WAL's own:
+	// readahead.go, gather.go) and of write-behind's depth
+	// (writebehind.go).
 	raBufs, gatherBufs bufPool
-	raCtxs, wbCtxs     ctxPool
+	oneCtxs, wbCtxs    ctxPool
 	recent             *recent // the data written last, kept for reads (written.go); nil: none
 	mu                 sync.Mutex
 	// open holds one open file per inode, for Stat: aio's size is the one
@@ -53,7 +55,7 @@ type Options struct {
 func NewWith(rt *aio.Runtime, opts Options) vfs.FS {
 	fs := &FS{rt: rt, open: map[inode]*openInode{},
 		raBufs: bufPool{size: raMax}, gatherBufs: bufPool{size: gatherSize},
-		raCtxs: ctxPool{depth: 1}, wbCtxs: ctxPool{depth: wbDepth}}
+		oneCtxs: ctxPool{depth: 1}, wbCtxs: ctxPool{depth: wbDepth}}
 	if opts.WrittenCache > 0 {
 		fs.recent = &recent{budget: opts.WrittenCache, pool: &fs.gatherBufs, files: map[inode][]chunk{}}
 	}

@@ -211,7 +211,7 @@ func (f *file) writeNow(buf []byte, off int64) error {
 func (f *file) own(cb aio.IOCB) (int, error) {
 	g := f.g
 	if g.own == nil {
-		ctx, err := f.fs.raCtxs.get(f.fs.rt)
+		ctx, err := f.fs.oneCtxs.get(f.fs.rt)
 		if err != nil {
 			return 0, err
 		}
@@ -242,7 +242,7 @@ func (g *gather) close(fs *FS) error {
 		g.buf = nil
 	}
 	if g.own != nil {
-		fs.raCtxs.put(g.own)
+		fs.oneCtxs.put(g.own)
 		g.own = nil
 	}
 	return err

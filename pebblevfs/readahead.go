@@ -45,8 +45,8 @@ type window struct {
 	err error // other than the end of the file
 }
 
-func (w *window) holds(off int64, n int) bool {
-	return w.buf != nil && off >= w.off && off+int64(n) <= w.off+int64(w.n)
+func (w *window) holds(pos int64) bool {
+	return w.buf != nil && pos >= w.off && pos < w.off+int64(w.n)
 }
 
 func (w *window) end() int64 { return w.off + int64(w.n) }
@@ -69,7 +69,7 @@ type readahead struct {
 }
 
 func newReadahead(fs *FS, f *aio.File) (*readahead, error) {
-	ctx, err := fs.raCtxs.get(fs.rt)
+	ctx, err := fs.oneCtxs.get(fs.rt)
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +90,11 @@ func (ra *readahead) readAt(p []byte, off int64) (int, error) {
 	done := 0
 	for done < len(p) {
 		pos := off + int64(done)
-		if !ra.cur.holds(pos, 1) {
+		if !ra.cur.holds(pos) {
 			if err := ra.fill(pos); err != nil {
 				return done, err
 			}
-			if !ra.cur.holds(pos, 1) {
+			if !ra.cur.holds(pos) {
 				return done, io.EOF // pos is at or past the end of the file
 			}
 		}
@@ -201,6 +201,6 @@ func (ra *readahead) close() error {
 	if err != nil {
 		return errors.Join(err, ra.ctx.Close()) // the context is in doubt: not reused
 	}
-	ra.fs.raCtxs.put(ra.ctx)
+	ra.fs.oneCtxs.put(ra.ctx)
 	return nil
 }
