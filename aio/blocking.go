@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/nowaitio/nowait/aio/internal/engine"
@@ -66,21 +67,32 @@ func (f *File) doIOCB(cb IOCB) (int, error) {
 		return 0, err
 	}
 	rt.workers.Flush()
-	sc.wait()
-	sc.ctx.take(sc.ev[:])
-	ev := sc.ev[0]
-	sc.cb, sc.ev[0] = IOCB{}, Event{}
+	ev := sc.wait()
+	sc.cb = IOCB{}
 	return ev.N, ev.Err
 }
 
-// wait returns once the call's request is delivered, driving the shared
-// ring meanwhile when no one else does.
-func (sc *syncCtx) wait() {
+// wait returns the call's event once it is delivered, driving the shared
+// ring meanwhile when no one else does. The Context looks ready a moment
+// before its event can be taken, while the delivery is half-way through
+// its push (queue.MPSC): wait keeps on until it has taken it, or a
+// 0-byte event with no error would go back to the caller and the slot
+// would stay taken for the Context's next user.
+func (sc *syncCtx) wait() Event {
 	c := sc.ctx
-	for !c.ready() {
-		c.waitOnce(c.ready, 0)
+	for {
+		for !c.ready() {
+			c.waitOnce(c.ready, 0)
+		}
+		if n, _ := c.take(sc.ev[:]); n == 1 {
+			break
+		}
+		runtime.Gosched() // the pusher completes its push in nanoseconds once it runs
 	}
 	if c.x != nil {
 		c.x.HandOff()
 	}
+	ev := sc.ev[0]
+	sc.ev[0] = Event{}
+	return ev
 }

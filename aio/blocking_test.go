@@ -123,3 +123,37 @@ func TestReadAtRingAfterBurst(t *testing.T) {
 	wg.Wait()
 	onRing("after 32 goroutines")
 }
+
+// TestBlockingCallsWaitForTheirWholeEvent: a completion is pushed onto a
+// blocking call's Context in two steps, and between them the Context
+// looks ready while nothing can be popped yet. The call must wait for
+// its event, not return the empty one: that gave a ReadAt of 0 bytes
+// and no error (pebble saw io.EOF on a Get), and left the one-slot
+// Context full for its next user ("aio: context full"). Built with
+// nowait_invariants, every eighth push yields between its two steps.
+func TestBlockingCallsWaitForTheirWholeEvent(t *testing.T) {
+	rt := newRuntime(t, Config{})
+	const goroutines, per, size = 16, 400, 64 << 10
+	f := writtenFile(t, rt, size)
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := AlignedBuffer(4096)
+			for i := range per {
+				off := int64((g+i)%(size/4096)) * 4096
+				if n, err := f.ReadAt(buf, off); n != len(buf) || err != nil {
+					errs <- fmt.Errorf("goroutine %d, read %d at %d: %d bytes, %v", g, i, off, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -28,6 +28,7 @@ func (q *MPSC) Init() {
 func (q *MPSC) Push(n *Node) {
 	n.next.Store(nil)
 	prev := q.head.Swap(n)
+	pushPause() // a consumer may look here: see Pop and Empty
 	prev.next.Store(n)
 }
 
