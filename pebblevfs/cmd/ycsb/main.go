@@ -13,7 +13,8 @@
 // (pebblevfs.Options.WrittenCache) and the rest to pebble's block cache.
 // --stats, --wal-stats and --pebble-stats print, per phase, what the
 // runtime did, how long the WAL's writes and syncs took, and pebble's
-// write stalls, block cache hits, flushes and compactions.
+// write stalls, block cache hits, flushes and compactions (their kinds,
+// bytes and time, and the levels' shape at the end).
 //
 //	go run ./cmd/ycsb                        # from the pebblevfs directory
 //	go run ./cmd/ycsb --fs=default,nowait/64 --wal-stats
@@ -67,7 +68,7 @@ func main() {
 	flag.StringVar(&phaseList, "phases", "fill,A,B,C,D,E,F,sync", "phases to run, in this order (fill first: the others read its keys)")
 	flag.Float64Var(&c.zipf, "zipf", 1.1, "Zipf exponent s of the key choice (> 1; YCSB's skew is near 1)")
 	flag.BoolVar(&c.stats, "stats", false, "print what the runtime did in each phase on nowait (aio.Stats)")
-	flag.BoolVar(&c.pebbleStats, "pebble-stats", false, "print each phase's write stalls, block cache hits, flushes and compactions")
+	flag.BoolVar(&c.pebbleStats, "pebble-stats", false, "print each phase's write stalls, block cache hits, flushes and compactions (kinds, bytes, time, the levels at the end)")
 	flag.BoolVar(&c.walStats, "wal-stats", false, "time pebble's writes and syncs of its write-ahead logs in each phase")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -216,7 +217,7 @@ func runFS(c config, name string, memory int64) ([]result, int64, error) {
 	defer os.RemoveAll(dir)
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
-	st := &stalls{}
+	st := &background{}
 	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{FS: fs, Cache: cache, Logger: quietlog.Logger{},
 		EventListener: st.listener()})
 	if err != nil {
