@@ -18,14 +18,17 @@
 //
 //	go run ./cmd/ycsb                        # from the pebblevfs directory
 //	go run ./cmd/ycsb --fs=default,nowait/64 --wal-stats
+//	go run ./cmd/ycsb --phases=fill --keys=600000 --blockprofile=/tmp/block.pb  # go tool pprof -top
 //	go run ./cmd/ycsb --phases=fill,sync --keys=1000000 --dir=/mnt/scratch
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -71,7 +74,12 @@ func main() {
 	flag.BoolVar(&c.pebbleStats, "pebble-stats", false, "print each phase's write stalls, block cache hits, flushes and compactions (kinds, bytes, time, the levels at the end)")
 	flag.BoolVar(&c.walStats, "wal-stats", false, "time pebble's writes and syncs of its write-ahead logs in each phase")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	blockProfile := flag.String("blockprofile", "", "write where goroutines waited (channels, locks, conditions) over the whole run to this file")
 	flag.Parse()
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(10_000) // one sample per 10 us waited
+		defer writeProfile("block", *blockProfile)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -92,6 +100,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ycsb:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ycsb:", err)
 	}
 }
 
