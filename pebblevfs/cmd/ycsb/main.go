@@ -14,9 +14,13 @@
 // --stats, --wal-stats and --pebble-stats print, per phase, what the
 // runtime did, how long the WAL's writes and syncs took, and pebble's
 // write stalls, block cache hits, flushes and compactions (their kinds,
-// bytes and time, and the levels' shape at the end).
+// bytes and time, and the levels' shape at the end). --repeat=N runs the
+// whole comparison N times, one round after another, and prints the
+// median of the rounds' ratios with their range: single runs here vary
+// by 0.2x or more.
 //
 //	go run ./cmd/ycsb                        # from the pebblevfs directory
+//	go run ./cmd/ycsb --duration=8s --repeat=3
 //	go run ./cmd/ycsb --fs=default,nowait/64 --wal-stats
 //	go run ./cmd/ycsb --phases=fill --keys=600000 --blockprofile=/tmp/block.pb  # go tool pprof -top
 //	go run ./cmd/ycsb --phases=fill,sync --keys=1000000 --dir=/mnt/scratch
@@ -30,6 +34,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +60,7 @@ type config struct {
 	stats          bool
 	walStats       bool
 	pebbleStats    bool
+	repeat         int
 }
 
 func main() {
@@ -67,8 +73,9 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "time per workload")
 	flag.Int64Var(&c.cache, "cache", 16<<20, "pebble block cache bytes on vfs.Default (and on nowait, plus the page cache vfs.Default's files held: --same-memory)")
 	flag.BoolVar(&c.sameMemory, "same-memory", true, "give nowait's block cache the most of vfs.Default's files the page cache held")
-	flag.StringVar(&fsList, "fs", "default,nowait,nowait/128", "file systems to compare, in this order: default, nowait, nowait/N (N MiB of nowait's memory keep the data it wrote last, the rest is block cache)")
+	flag.StringVar(&fsList, "fs", "default,nowait,nowait/64", "file systems to compare, in this order: default, nowait, nowait/N (N MiB of nowait's memory keep the data it wrote last, the rest is block cache)")
 	flag.StringVar(&phaseList, "phases", "fill,A,B,C,D,E,F,sync", "phases to run, in this order (fill first: the others read its keys)")
+	flag.IntVar(&c.repeat, "repeat", 1, "rounds of the whole comparison, one after another; with more than one, the median ratio of the rounds is printed with their range")
 	flag.Float64Var(&c.zipf, "zipf", 1.1, "Zipf exponent s of the key choice (> 1; YCSB's skew is near 1)")
 	flag.BoolVar(&c.stats, "stats", false, "print what the runtime did in each phase on nowait (aio.Stats)")
 	flag.BoolVar(&c.pebbleStats, "pebble-stats", false, "print each phase's write stalls, block cache hits, flushes and compactions (kinds, bytes, time, the levels at the end)")
@@ -138,12 +145,33 @@ func run(c config) error {
 	if c.zipf <= 1 {
 		return fmt.Errorf("--zipf=%g: the exponent must be above 1", c.zipf)
 	}
-	if c.keys < 2 || c.valueLen < 1 || c.threads < 1 {
-		return fmt.Errorf("--keys must be at least 2, --value and --threads at least 1")
+	if c.keys < 2 || c.valueLen < 1 || c.threads < 1 || c.repeat < 1 {
+		return fmt.Errorf("--keys must be at least 2, --value, --threads and --repeat at least 1")
 	}
 	fmt.Printf("ycsb: %d keys of %d-byte values, %d goroutines, %v per workload, zipf s=%g, in %s\n",
 		c.keys, c.valueLen, c.threads, c.duration, c.zipf, c.dir)
-	fmt.Printf("%-10s %-5s %9s %10s %9s %9s %9s %10s %10s\n", "fs", "phase", "mem MiB", "ops/s", "p50 us", "p99 us", "p99.9 us", "CPU us/op", "resident")
+	rounds := make([]map[string][]result, c.repeat)
+	for i := range rounds {
+		if c.repeat > 1 {
+			fmt.Printf("\nround %d of %d\n", i+1, c.repeat)
+		}
+		fmt.Printf("%-10s %-5s %9s %10s %9s %9s %9s %10s %10s\n", "fs", "phase", "mem MiB", "ops/s", "p50 us", "p99 us", "p99.9 us", "CPU us/op", "resident")
+		results, err := runRound(c)
+		if err != nil {
+			return err
+		}
+		printRatios(c, results)
+		rounds[i] = results
+	}
+	if c.repeat > 1 {
+		printMedians(c, rounds)
+	}
+	return nil
+}
+
+// runRound runs each FS in turn, vfs.Default first: its page cache's peak
+// sets the others' memory (--same-memory).
+func runRound(c config) (map[string][]result, error) {
 	results := map[string][]result{}
 	extra := int64(0) // the most of vfs.Default's files the page cache held
 	for _, name := range c.fs {
@@ -153,15 +181,14 @@ func run(c config) error {
 		}
 		rs, peak, err := runFS(c, name, memory)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		results[name] = rs
 		if name == "default" {
 			extra = peak
 		}
 	}
-	printRatios(c, results)
-	return nil
+	return results, nil
 }
 
 // printRatios prints each nowait run's ops/s and p99 against
@@ -182,6 +209,38 @@ func printRatios(c config, results map[string][]result) {
 				nw[i].opsPerSec()/df[i].opsPerSec(), nw[i].p99()/df[i].p99())
 		}
 	}
+}
+
+// printMedians prints, for each nowait run and phase, the median of the
+// rounds' ratios to vfs.Default's ops/s and p99, with their range: a
+// round's ratio compares runs of one sitting.
+func printMedians(c config, rounds []map[string][]result) {
+	for _, name := range c.fs {
+		if name == "default" || len(rounds[0]["default"]) == 0 {
+			continue
+		}
+		title := fmt.Sprintf("%s / vfs.Default, median of %d rounds:", name, len(rounds))
+		fmt.Printf("\n%s %-5s %20s %20s\n", title, "phase", "ops/s (range)", "p99 (range)")
+		for i, ph := range c.phases {
+			var ops, p99 []float64
+			for _, r := range rounds {
+				nw, df := r[name][i], r["default"][i]
+				ops = append(ops, nw.opsPerSec()/df.opsPerSec())
+				p99 = append(p99, nw.p99()/df.p99())
+			}
+			fmt.Printf("%*s %-5s %20s %20s\n", len(title), "", ph.name, spread(ops), spread(p99))
+		}
+	}
+}
+
+// spread is xs's median and range, as ratios.
+func spread(xs []float64) string {
+	slices.Sort(xs)
+	mid := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		mid = (xs[len(xs)/2-1] + mid) / 2
+	}
+	return fmt.Sprintf("%.2fx (%.2f-%.2f)", mid, xs[0], xs[len(xs)-1])
 }
 
 // nowaitFS parses a --fs entry for nowait: "nowait", or "nowait/N" where
