@@ -249,9 +249,10 @@ func (g *gather) close(fs *FS) error {
 }
 
 // flushForLocked writes what is gathered when [off, off+n) reaches it,
-// so that a read sees it. mu is held.
+// and waits for the writes in flight, so that a read sees them. mu is
+// held.
 func (f *file) flushForLocked(off int64, n int) error {
-	if f.g != nil && f.g.dirty() && off+int64(n) > f.g.off {
+	if f.g != nil && f.g.dirty() && (off+int64(n) > f.g.off || f.g.wb != nil && f.g.wb.n > 0) {
 		return f.flushLocked()
 	}
 	return nil

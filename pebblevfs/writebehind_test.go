@@ -1,6 +1,7 @@
 package pebblevfs
 
 import (
+	"bytes"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -75,5 +76,41 @@ func TestBytesPerSyncDoesNotSync(t *testing.T) {
 	}
 	if err := sf.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadSeesWritesInFlight: a handle that reads back what it wrote,
+// while those writes are still behind it in flight, reads the bytes
+// written (as on vfs.Default), not what the file held before. pebble
+// reads a file through the handle that writes it only so (and the WAL
+// once its writes go behind too).
+func TestReadSeesWritesInFlight(t *testing.T) {
+	_, nfs := newFS(t)
+	dir := t.TempDir()
+	const size = 4 << 20
+	want := make([]byte, size)
+	for i := range want {
+		want[i] = byte(1 + i%251)
+	}
+	got := make([]byte, 4096)
+	for round := range 20 {
+		f, err := nfs.Create(filepath.Join(dir, "000020.sst"), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range []int64{0, size / 2, size - 8192} { // in the first, a middle and the last full buffer
+			if n, err := f.ReadAt(got, off); n != len(got) || err != nil {
+				t.Fatalf("round %d: ReadAt %d: %d bytes, %v", round, off, n, err)
+			}
+			if !bytes.Equal(got, want[off:off+int64(len(got))]) {
+				t.Fatalf("round %d: ReadAt %d while the writes were in flight: not the bytes written", round, off)
+			}
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
