@@ -122,7 +122,10 @@ func (fs *FS) openWith(name string, flags int, opts []vfs.OpenOption) (vfs.File,
 
 // gathers reports whether a file pebble creates under name gathers its
 // writes (gather.go): every kind but the write-ahead log.
-func gathers(name string) bool { return !strings.HasSuffix(name, ".log") }
+func gathers(name string) bool { return !isWAL(name) }
+
+// isWAL reports whether name is a write-ahead log's.
+func isWAL(name string) bool { return strings.HasSuffix(name, ".log") }
 
 // openFile opens name through the runtime and counts it by inode. A
 // writable file has a gather buffer (gather.go): gathering, it writes at
@@ -140,7 +143,7 @@ func (fs *FS) openFile(name string, flags int, gathering bool) (*file, error) {
 	f := &file{fs: fs, f: af, info: info, key: inodeOf(info)}
 	if flags&(os.O_WRONLY|os.O_RDWR) != 0 {
 		f.g = &gather{through: !gathering}
-		if gathering {
+		if gathering || isWAL(name) {
 			f.g.wb = &writeBehind{fs: fs}
 		}
 		if fs.recent != nil {

@@ -139,3 +139,62 @@ func TestSyncedWALWritesGoDSync(t *testing.T) {
 		t.Errorf("a write, a WriteAt, then SyncData: %d fdatasyncs, want 1", syncs)
 	}
 }
+
+// TestNoSyncWALWritesGoBehind: a log written without syncs (pebble's
+// NoSync commits) sends every write behind the writer, in a new log and
+// in a reused one, and holds pebble's bytes when it closes: writes that
+// rewrite the block the last one ended in wait for it, never land out of
+// order. Shown failing first: every write waited for the device (none
+// sent behind).
+func TestNoSyncWALWritesGoBehind(t *testing.T) {
+	_, nfs := newFS(t)
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, reuse := range []bool{false, true} {
+		name := filepath.Join(dir, "000002.log")
+		var f vfs.File
+		var err error
+		if reuse {
+			name = filepath.Join(dir, "000005.log")
+			f, err = nfs.ReuseForWrite(filepath.Join(dir, "000002.log"), name, vfs.WriteCategoryUnspecified)
+		} else {
+			f, err = nfs.Create(name, vfs.WriteCategoryUnspecified)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []byte
+		writes := 0
+		for len(want) < 4<<20 {
+			size := 32 << 10 // a whole block of pebble's log
+			if rng.IntN(2) == 0 {
+				size = 1 + rng.IntN(8000) // a block's tail, or a group's records
+			}
+			b := randBytes(rng, size)
+			want = append(want, b...)
+			if _, err := f.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			writes++
+		}
+		sent := 0
+		if wb := f.(*file).g.wb; wb != nil {
+			sent = wb.sent
+		}
+		if sent != writes {
+			t.Errorf("reused %v: %d of %d writes went behind the writer", reuse, sent, writes)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(want))
+		r, err := nfs.Open(name)
+		if err == nil {
+			_, err = r.ReadAt(got, 0)
+			r.Close()
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("reused %v: the log read back (%v) is not what was written", reuse, err)
+		}
+	}
+}

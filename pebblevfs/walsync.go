@@ -30,6 +30,10 @@ func (w *walSync) write() bool {
 	return w.expect
 }
 
+// durableNext reports whether the next write goes with FlagDSync (write
+// would say so), without recording it.
+func (w *walSync) durableNext() bool { return w.expect && !w.wrote }
+
 // plainWrite records a write issued another way (WriteAt, a write that
 // starts inside a block it does not hold): not durable until a sync.
 func (w *walSync) plainWrite() {

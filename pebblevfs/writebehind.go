@@ -13,7 +13,9 @@ import (
 // such writes are in flight per file; one more waits for the oldest. On
 // vfs.Default the page cache takes a flush's or a compaction's writes at
 // memory speed and the kernel writes them back behind; here each 256 KiB
-// write waited for the device, and the compaction waited with it.
+// write waited for the device, and the compaction waited with it. A
+// write-ahead log's writes go behind too, each as soon as pebble's log
+// writer writes it (gather.go, writeThroughLocked).
 //
 // Sync, SyncData, SyncTo and Close wait for every write in flight before
 // they write the partial block and sync; a read of the file waits for
@@ -34,6 +36,7 @@ type writeBehind struct {
 	busy   [wbDepth]bool
 	n      int // writes in flight
 	ev     [wbDepth]aio.Event
+	sent   int   // writes sent behind, in all
 	failed error // the first write in flight that failed; sticky
 	keep   bool  // written buffers go to the FS's recent data (written.go), with key
 	key    inode
@@ -71,6 +74,7 @@ func (w *writeBehind) write(f *file, buf []byte, off int64) (bool, error) {
 	}
 	w.busy[i] = true
 	w.n++
+	w.sent++
 	return true, w.reap(0) // starts it (GetEvents submits), and takes what is done
 }
 
