@@ -136,24 +136,17 @@ func TestBlockingCallsWaitForTheirWholeEvent(t *testing.T) {
 	const goroutines, per, size = 16, 400, 64 << 10
 	f := writtenFile(t, rt, size)
 	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
 	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			buf := AlignedBuffer(4096)
 			for i := range per {
 				off := int64((g+i)%(size/4096)) * 4096
 				if n, err := f.ReadAt(buf, off); n != len(buf) || err != nil {
-					errs <- fmt.Errorf("goroutine %d, read %d at %d: %d bytes, %v", g, i, off, n, err)
+					t.Errorf("goroutine %d, read %d at %d: %d bytes, %v", g, i, off, n, err)
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
 }

@@ -38,18 +38,7 @@ func TestWALCommitsGoToTheRing(t *testing.T) {
 		return want
 	}
 	for _, reuse := range []bool{false, true} {
-		var f vfs.File
-		var err error
-		name := filepath.Join(dir, "000002.log")
-		if reuse {
-			name = filepath.Join(dir, "000005.log")
-			f, err = nfs.ReuseForWrite(filepath.Join(dir, "000002.log"), name, vfs.WriteCategoryUnspecified)
-		} else {
-			f, err = nfs.Create(name, vfs.WriteCategoryUnspecified)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, name := openLog(t, nfs, dir, reuse)
 		before := rt.Stats()
 		n := 2000
 		if reuse {
@@ -72,13 +61,7 @@ func TestWALCommitsGoToTheRing(t *testing.T) {
 		// Read through the runtime: a read through the page cache would
 		// leave pages there that the next log's writes must drop (the
 		// kernel refuses those RWF_NOWAIT).
-		got := make([]byte, len(want))
-		r, err := nfs.Open(name)
-		if err == nil {
-			_, err = r.ReadAt(got, 0)
-			r.Close()
-		}
-		if err != nil || !bytes.Equal(got, want) {
+		if got, err := readStart(nfs, name, len(want)); err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("reused %v: the log does not start with pebble's %d bytes (%v)", reuse, len(want), err)
 		}
 	}
@@ -151,18 +134,7 @@ func TestNoSyncWALWritesGoBehind(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, reuse := range []bool{false, true} {
-		name := filepath.Join(dir, "000002.log")
-		var f vfs.File
-		var err error
-		if reuse {
-			name = filepath.Join(dir, "000005.log")
-			f, err = nfs.ReuseForWrite(filepath.Join(dir, "000002.log"), name, vfs.WriteCategoryUnspecified)
-		} else {
-			f, err = nfs.Create(name, vfs.WriteCategoryUnspecified)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, name := openLog(t, nfs, dir, reuse)
 		var want []byte
 		writes := 0
 		for len(want) < 4<<20 {
@@ -187,14 +159,39 @@ func TestNoSyncWALWritesGoBehind(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
-		got := make([]byte, len(want))
-		r, err := nfs.Open(name)
-		if err == nil {
-			_, err = r.ReadAt(got, 0)
-			r.Close()
-		}
-		if err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("reused %v: the log read back (%v) is not what was written", reuse, err)
+		if got, err := readStart(nfs, name, len(want)); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("reused %v: the log read back (%v) does not start with the %d bytes written", reuse, err, len(want))
 		}
 	}
+}
+
+// openLog creates a log in dir, 000002.log, or (reuse) renames that one
+// to 000005.log for a new log, as pebble recycles them.
+func openLog(t *testing.T, nfs vfs.FS, dir string, reuse bool) (vfs.File, string) {
+	t.Helper()
+	name := filepath.Join(dir, "000002.log")
+	var f vfs.File
+	var err error
+	if reuse {
+		name = filepath.Join(dir, "000005.log")
+		f, err = nfs.ReuseForWrite(filepath.Join(dir, "000002.log"), name, vfs.WriteCategoryUnspecified)
+	} else {
+		f, err = nfs.Create(name, vfs.WriteCategoryUnspecified)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, name
+}
+
+// readStart reads the first n bytes of name through nfs.
+func readStart(nfs vfs.FS, name string, n int) ([]byte, error) {
+	got := make([]byte, n)
+	r, err := nfs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	_, err = r.ReadAt(got, 0)
+	return got, err
 }
