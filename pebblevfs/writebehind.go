@@ -24,7 +24,8 @@ import (
 //
 // Memory: wbDepth+1 gather buffers per file being written (1.25 MiB), from
 // the FS's pool (pool.go), and a Context of depth wbDepth from the FS's
-// pool, taken at the first full buffer (small files take neither).
+// pool, taken at the first full buffer (small files take neither; a
+// log, at its first write behind).
 
 const wbDepth = 4
 
